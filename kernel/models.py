@@ -1,0 +1,8 @@
+"""The kernel's own tables (all prefixed ``kernel_``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+MODELS: list[type[Any]] = []
+"""Every kernel model class; contributed through the kernel's ``erp_models`` hook."""

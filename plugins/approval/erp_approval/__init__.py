@@ -1,0 +1,1 @@
+"""ERP plugin `approval`: Generic multi-level approval engine with signed decisions."""

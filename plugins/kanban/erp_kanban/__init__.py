@@ -1,0 +1,1 @@
+"""ERP plugin `kanban`: Pull-based replenishment boards tied to stock and production."""

@@ -1,0 +1,10 @@
+"""The `kanban` plugin is discoverable and declares a loadable manifest."""
+
+from kernel.plugins import installed_plugins
+
+
+def test_kanban_is_installed_with_a_valid_manifest() -> None:
+    info = {p.name: p for p in installed_plugins()}["kanban"]
+    assert info.error is None
+    assert info.distribution == "erp-kanban"
+    assert info.requires == ("production", "warehouse")

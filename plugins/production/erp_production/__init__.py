@@ -1,0 +1,1 @@
+"""ERP plugin `production`: BOMs, manufacturing orders and SPKs, auto-allocation, daily input, material debt."""

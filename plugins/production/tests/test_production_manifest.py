@@ -1,0 +1,10 @@
+"""The `production` plugin is discoverable and declares a loadable manifest."""
+
+from kernel.plugins import installed_plugins
+
+
+def test_production_is_installed_with_a_valid_manifest() -> None:
+    info = {p.name: p for p in installed_plugins()}["production"]
+    assert info.error is None
+    assert info.distribution == "erp-production"
+    assert info.requires == ("approval", "warehouse")

@@ -1,0 +1,1 @@
+"""ERP plugin `quality`: Inspections, lab tests, segregation and defect analysis."""

@@ -1,0 +1,10 @@
+"""The `quality` plugin is discoverable and declares a loadable manifest."""
+
+from kernel.plugins import installed_plugins
+
+
+def test_quality_is_installed_with_a_valid_manifest() -> None:
+    info = {p.name: p for p in installed_plugins()}["quality"]
+    assert info.error is None
+    assert info.distribution == "erp-quality"
+    assert info.requires == ("production", "warehouse")

@@ -1,0 +1,1 @@
+"""A minimal plugin written exactly as an outside developer would: proves the plugin contract."""

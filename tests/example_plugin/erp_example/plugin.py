@@ -1,0 +1,59 @@
+"""Hook implementations of the example plugin."""
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from kernel import KERNEL_API_VERSION
+from kernel.config import Settings
+from kernel.plugins import PluginManifest, hookimpl
+
+manifest = PluginManifest(
+    name="example",
+    version="0.1.0",
+    kernel_api=(KERNEL_API_VERSION,),
+    description="Example plugin for the kernel's tests.",
+)
+
+
+@hookimpl
+def erp_models() -> Sequence[type[Any]]:
+    from erp_example.models import Note
+
+    return [Note]
+
+
+@hookimpl
+def erp_migrations() -> Path:
+    return Path(__file__).parent / "migrations" / "versions"
+
+
+@hookimpl
+def erp_routers() -> Sequence[Any]:
+    from erp_example.routes import router
+
+    return [router]
+
+
+def notes_not_blank(session: Session) -> Iterable[str]:
+    """Every note has some text."""
+    from erp_example.models import Note
+
+    for note_id in session.scalars(select(Note.id).where(func.trim(Note.text) == "")):
+        yield f"note {note_id} is blank"
+
+
+@hookimpl
+def erp_checks() -> Sequence[Any]:
+    return [notes_not_blank]
+
+
+@hookimpl
+def erp_demo_data(session: Session, settings: Settings) -> None:
+    from erp_example.models import Note
+
+    if session.scalar(select(Note.id).where(Note.text == "hello from the demo")) is None:
+        session.add(Note(text="hello from the demo"))
