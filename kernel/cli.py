@@ -66,8 +66,13 @@ def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--config", "config", envvar="ERP_CONFIG", type=click.Path(dir_okay=False),
-              help="Site file (default ./erp.toml; env ERP_CONFIG).")
+@click.option(
+    "--config",
+    "config",
+    envvar="ERP_CONFIG",
+    type=click.Path(dir_okay=False),
+    help="Site file (default ./erp.toml; env ERP_CONFIG).",
+)
 @click.pass_context
 def cli(ctx: click.Context, config: str | None) -> None:
     """Run and administer the ERP server.
@@ -87,8 +92,13 @@ def cli(ctx: click.Context, config: str | None) -> None:
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
-@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
-              help="Number of worker processes (one per CPU core is a good start).")
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Number of worker processes (one per CPU core is a good start).",
+)
 @friendly
 def serve(host: str, port: int, workers: int) -> None:
     """Serve the REST API (uvicorn) with the enabled plugins.
@@ -103,15 +113,24 @@ def serve(host: str, port: int, workers: int) -> None:
     settings = _settings()
     pending = pending_branches(_site())
     if pending:
-        raise CliError(
-            f"database migrations pending for {', '.join(pending)}: run `erp db upgrade` first"
-        )
+        raise CliError(f"database migrations pending for {', '.join(pending)}: run `erp db upgrade` first")
     configure_logging(settings.log_level, settings.log_json)
     if settings.is_sqlite and workers > 1:
-        click.echo("note: the embedded SQLite database serialises writes; use PostgreSQL for several workers",
-                   err=True)
-    uvicorn.run("kernel.app:create_app_from_env", factory=True, host=host, port=port, workers=workers,
-                log_config=None, access_log=False, proxy_headers=True, forwarded_allow_ips="127.0.0.1")
+        click.echo(
+            "note: the embedded SQLite database serialises writes; use PostgreSQL for several workers",
+            err=True,
+        )
+    uvicorn.run(
+        "kernel.app:create_app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=None,
+        access_log=False,
+        proxy_headers=True,
+        forwarded_allow_ips="127.0.0.1",
+    )
 
 
 # --- db -----------------------------------------------------------------------------------------
@@ -198,8 +217,10 @@ def plugins() -> None:
         missing = [r for r in info.requires if r not in settings.plugins]
         if info.enabled and missing and not problem:
             problem = f"requires {', '.join(missing)}, not enabled"
-        click.echo(f"{info.name:<14} {'yes' if info.enabled else 'no':<8} {info.version or '?':<10} "
-                   f"{', '.join(info.requires) or '-':<28} {problem}")
+        click.echo(
+            f"{info.name:<14} {'yes' if info.enabled else 'no':<8} {info.version or '?':<10} "
+            f"{', '.join(info.requires) or '-':<28} {problem}"
+        )
     for name in settings.plugins:
         if name not in installed:
             click.echo(f"{name:<14} {'yes':<8} {'?':<10} {'-':<28} enabled but not installed")

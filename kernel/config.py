@@ -102,7 +102,7 @@ def _normalise_database_url(url: str) -> str:
     # psycopg 3 is the driver; accept the plain scheme operators usually write.
     for prefix in ("postgresql://", "postgres://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 
@@ -149,13 +149,17 @@ def finalise(settings: Settings) -> Settings:
     updates["database_url"] = _normalise_database_url(url)
     if not settings.secret_key:
         if settings.env == "production":
-            raise ConfigError("ERP_ENV=production needs ERP_SECRET_KEY set explicitly (at least 32 characters)")
+            raise ConfigError(
+                "ERP_ENV=production needs ERP_SECRET_KEY set explicitly (at least 32 characters)"
+            )
         updates["secret_key"] = _load_or_create_secret(data_dir)
         updates["secret_key_generated"] = True
     settings = settings.model_copy(update=updates)
     if settings.env == "production":
         if len(settings.secret_key) < MIN_SECRET_LENGTH:
-            raise ConfigError(f"ERP_SECRET_KEY is too short for production (minimum {MIN_SECRET_LENGTH} characters)")
+            raise ConfigError(
+                f"ERP_SECRET_KEY is too short for production (minimum {MIN_SECRET_LENGTH} characters)"
+            )
         if settings.is_sqlite:
             raise ConfigError("ERP_ENV=production refuses SQLite: set ERP_DATABASE_URL to PostgreSQL")
     return settings

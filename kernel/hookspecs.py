@@ -1,3 +1,4 @@
+# mypy: disable-error-code="empty-body"
 """Kernel hookspecs: what a plugin can contribute to the kernel.
 
 Every hook here is documented in ``docs/plugins.md`` and exercised by a test; a meta-test fails

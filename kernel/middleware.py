@@ -23,7 +23,8 @@ API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-act
 # bootstrap script; nothing else is allowed.
 DOCS_CSP = (
     "default-src 'none'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; img-src 'self' data: https://fastapi.tiangolo.com; "
+    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    "img-src 'self' data: https://fastapi.tiangolo.com; "
     "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 )
 DOCS_PATHS = ("/docs", "/redoc")
@@ -72,7 +73,10 @@ class RequestContextMiddleware:
         finally:
             if scope["type"] == "http":
                 access_log.info(
-                    "%s %s %s", scope.get("method"), path, status_holder["status"],
+                    "%s %s %s",
+                    scope.get("method"),
+                    path,
+                    status_holder["status"],
                     extra={
                         "method": scope.get("method"),
                         "path": path,

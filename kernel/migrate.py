@@ -102,7 +102,9 @@ def status(site: Site) -> list[BranchState]:
     script = ScriptDirectory.from_config(cfg)
     with site.engine.connect() as conn:
         current_heads = MigrationContext.configure(conn).get_current_heads()
-    applied = {rev.revision for rev in script.iterate_revisions(current_heads, "base")} if current_heads else set()
+    applied = (
+        {rev.revision for rev in script.iterate_revisions(current_heads, "base")} if current_heads else set()
+    )
     states = []
     labels = _branch_labels(script)
     for branch in site.migration_dirs:
@@ -111,7 +113,11 @@ def status(site: Site) -> list[BranchState]:
         head = script.get_revision(f"{branch}@head")
         if head is None:
             raise MigrationError(f"branch {branch!r} has no revisions")
-        chain = [r.revision for r in script.iterate_revisions(head.revision, "base") if branch in _labels_of(script, r.revision)]
+        chain = [
+            r.revision
+            for r in script.iterate_revisions(head.revision, "base")
+            if branch in _labels_of(script, r.revision)
+        ]
         current = next((rev for rev in chain if rev in applied), None)
         states.append(BranchState(branch=branch, current=current, head=head.revision))
     return states
@@ -138,8 +144,22 @@ def revision(site: Site, plugin: str, message: str, autogenerate: bool = True) -
     existing = sum(1 for rev in script.walk_revisions() if plugin in rev.branch_labels)
     rev_id = f"{plugin}_{existing + 1:04d}"
     if existing:
-        command.revision(cfg, message=message, autogenerate=autogenerate, head=f"{plugin}@head",
-                         version_path=version_path, rev_id=rev_id)
+        command.revision(
+            cfg,
+            message=message,
+            autogenerate=autogenerate,
+            head=f"{plugin}@head",
+            version_path=version_path,
+            rev_id=rev_id,
+        )
     else:
-        command.revision(cfg, message=message, autogenerate=autogenerate, head="base", rev_id=rev_id,
-                         branch_label=plugin, version_path=version_path, depends_on="kernel_0001")
+        command.revision(
+            cfg,
+            message=message,
+            autogenerate=autogenerate,
+            head="base",
+            rev_id=rev_id,
+            branch_label=plugin,
+            version_path=version_path,
+            depends_on="kernel_0001",
+        )

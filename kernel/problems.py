@@ -79,8 +79,14 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def _erp_error(request: Request, exc: ErpError) -> JSONResponse:
         headers = exc.extra.pop("headers", None)
         return problem_response(
-            exc.status, exc.title, exc.detail, slug=exc.type_slug, request=request,
-            errors=exc.errors, headers=headers, **exc.extra,
+            exc.status,
+            exc.title,
+            exc.detail,
+            slug=exc.type_slug,
+            request=request,
+            errors=exc.errors,
+            headers=headers,
+            **exc.extra,
         )
 
     @app.exception_handler(RequestValidationError)
@@ -88,19 +94,29 @@ def install_problem_handlers(app: FastAPI) -> None:
         errors = _field_errors(exc)
         fields = ", ".join(sorted({e["field"] or e["in"] for e in errors}))
         return problem_response(
-            422, "Validation failed", f"invalid input: {fields}", slug="validation-failed",
-            request=request, errors=errors,
+            422,
+            "Validation failed",
+            f"invalid input: {fields}",
+            slug="validation-failed",
+            request=request,
+            errors=errors,
         )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         slug, title = _STATUS_SLUGS.get(exc.status_code, ("http-error", "HTTP error"))
         detail = exc.detail if isinstance(exc.detail, str) else title
-        return problem_response(exc.status_code, title, detail, slug=slug, request=request,
-                                headers=getattr(exc, "headers", None))
+        return problem_response(
+            exc.status_code, title, detail, slug=slug, request=request, headers=getattr(exc, "headers", None)
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", extra={"path": request.url.path})
-        return problem_response(500, "Internal server error", "an unexpected error occurred; it has been logged",
-                                slug="internal", request=request)
+        return problem_response(
+            500,
+            "Internal server error",
+            "an unexpected error occurred; it has been logged",
+            slug="internal",
+            request=request,
+        )

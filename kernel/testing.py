@@ -12,6 +12,7 @@ Environment: ``ERP_TEST_DATABASE_URL`` (an admin URL of the server, default
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 import uuid
@@ -68,7 +69,9 @@ def _redis_reachable(url: str) -> bool:
 
 
 def _psycopg(url: str) -> str:
-    return url.replace("postgresql://", "postgresql+psycopg://", 1) if url.startswith("postgresql://") else url
+    return (
+        url.replace("postgresql://", "postgresql+psycopg://", 1) if url.startswith("postgresql://") else url
+    )
 
 
 def _start_pgserver(keep: list[Any]) -> str:
@@ -109,10 +112,8 @@ def test_services() -> Iterator[TestServices]:
     for server in keep:
         shutdown = getattr(server, "cleanup", None) or getattr(server, "shutdown", None)
         if shutdown is not None:
-            try:
+            with contextlib.suppress(Exception):
                 shutdown()
-            except Exception:
-                pass
 
 
 def create_database(admin_url: str, name: str) -> str:
@@ -165,6 +166,9 @@ def test_settings(database_url: str, data_dir: Path, plugins: list[str], **overr
     values.update(overrides)
     # model_construct: the developer's own ERP_* variables must not leak into test sites.
     return finalise(Settings.model_construct(**values))
+
+
+test_settings.__test__ = False  # type: ignore[attr-defined]  # a helper, not a test to collect
 
 
 @pytest.fixture(scope="session")

@@ -52,7 +52,9 @@ def test_not_found_and_unknown_route_share_the_problem_shape(make_client) -> Non
 
 def test_malformed_json_body_is_a_422_not_a_500(make_client) -> None:
     client = make_client(["example"])
-    resp = client.post("/api/v1/example/notes", content=b"{not json", headers={"content-type": "application/json"})
+    resp = client.post(
+        "/api/v1/example/notes", content=b"{not json", headers={"content-type": "application/json"}
+    )
     assert resp.status_code == 422
     assert resp.headers["content-type"] == "application/problem+json"
 
@@ -61,9 +63,13 @@ def test_request_id_is_generated_or_kept_from_the_client(make_client) -> None:
     client = make_client([])
     generated = client.get("/health/live").headers["x-request-id"]
     assert len(generated) == 32
-    assert client.get("/health/live", headers={"X-Request-ID": "abc-123"}).headers["x-request-id"] == "abc-123"
+    assert (
+        client.get("/health/live", headers={"X-Request-ID": "abc-123"}).headers["x-request-id"] == "abc-123"
+    )
     # A hostile id (header injection, absurd length) is replaced, not echoed.
-    assert client.get("/health/live", headers={"X-Request-ID": "x" * 300}).headers["x-request-id"] != "x" * 300
+    assert (
+        client.get("/health/live", headers={"X-Request-ID": "x" * 300}).headers["x-request-id"] != "x" * 300
+    )
 
 
 def test_health_ready_checks_database_and_redis(make_client) -> None:
@@ -90,6 +96,7 @@ def test_meta_plugins_lists_enabled_plugins_in_load_order(make_client) -> None:
 
 def test_unit_of_work_rolls_back_when_the_route_fails(make_app, make_site) -> None:
     """A route that writes and then fails leaves nothing behind."""
+
     @router.post("/_fail_after_write", include_in_schema=False)
     def fail_after_write(session: SessionDep) -> None:
         session.add(Note(text="half-written"))

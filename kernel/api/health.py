@@ -43,4 +43,6 @@ def ready(site: SiteDep) -> JSONResponse:
     """Ready to serve: the database (and Redis and the broker, when configured) answer."""
     results = readiness_checks(site)
     ok = all(v == "ok" for v in results.values())
-    return JSONResponse({"status": "ok" if ok else "unavailable", "checks": results}, status_code=200 if ok else 503)
+    return JSONResponse(
+        {"status": "ok" if ok else "unavailable", "checks": results}, status_code=200 if ok else 503
+    )

@@ -1,1 +1,1 @@
-"""ERP plugin `production`: BOMs, manufacturing orders and SPKs, auto-allocation, daily input, material debt."""
+"""ERP plugin `production`: BOMs, MOs and SPKs, auto-allocation, daily input, material debt."""

@@ -1,1 +1,1 @@
-"""ERP plugin `warehouse`: Master data, stock ledger and balances, transfers between departments, purchase orders."""
+"""ERP plugin `warehouse`: Master data, stock ledger, transfers between departments, purchase orders."""
