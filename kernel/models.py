@@ -4,5 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-MODELS: list[type[Any]] = []
+from kernel.idempotency import IdempotencyRecord
+
+MODELS: list[type[Any]] = [IdempotencyRecord]
 """Every kernel model class; contributed through the kernel's ``erp_models`` hook."""

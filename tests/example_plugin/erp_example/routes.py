@@ -8,7 +8,8 @@ from sqlalchemy import select
 
 from erp_example.models import Note
 from kernel.deps import SessionDep
-from kernel.errors import NotFound
+from kernel.errors import Conflict, NotFound
+from kernel.idempotency import IdempotencyDep
 
 router = APIRouter(prefix="/notes", tags=["example"])
 
@@ -28,12 +29,14 @@ class NoteOut(BaseModel):
 
 
 @router.post("", status_code=201, response_model=NoteOut)
-def create_note(body: NoteIn, session: SessionDep) -> NoteOut:
-    """Create a note."""
+def create_note(body: NoteIn, session: SessionDep, idem: IdempotencyDep) -> NoteOut:
+    """Create a note. Safe to retry with an `Idempotency-Key` header."""
+    if body.text == "fail":  # lets tests see what a failed first attempt leaves behind
+        raise Conflict("notes saying 'fail' are refused")
     note = Note(text=body.text)
     session.add(note)
     session.flush()
-    return NoteOut(id=note.id, text=note.text, created_at=note.created_at)
+    return idem.remember(NoteOut(id=note.id, text=note.text, created_at=note.created_at), status_code=201)
 
 
 @router.get("/{note_id}", response_model=NoteOut)
