@@ -79,9 +79,8 @@ def main() -> None:
     times = [t for t, _ in runs]
     rss = [r for _, r in runs]
     print(f"plugins enabled: {', '.join(enabled)}")
-    print(
-        f"start-up to ready: median {statistics.median(times):.2f} s (min {min(times):.2f}, max {max(times):.2f})"
-    )
+    median = statistics.median(times)
+    print(f"start-up to ready: median {median:.2f} s (min {min(times):.2f}, max {max(times):.2f})")
     print(f"resident memory of the worker: median {statistics.median(rss):.0f} MiB (max {max(rss):.0f})")
 
 
