@@ -125,6 +125,9 @@ def create_app(settings: Settings | None = None, site: Site | None = None) -> Fa
         prefix = API_PREFIX + (f"/{plugin.manifest.prefix}" if plugin.manifest.prefix else "")
         for router in routers or []:
             app.include_router(router, prefix=prefix)
+    for plugin, routers in site.registry.collect("erp_websockets"):
+        for router in routers or []:
+            app.include_router(router, prefix=f"/ws/{plugin.manifest.prefix}")
     return app
 
 

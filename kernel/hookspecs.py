@@ -69,6 +69,17 @@ def erp_routers() -> Sequence[APIRouter]:
     """
 
 
+@hookspec
+def erp_websockets() -> Sequence[APIRouter]:
+    """Return routers holding the plugin's WebSocket endpoints (real-time dashboards, boards).
+
+    Called once while the app is built. The kernel mounts each under ``/ws/<api_prefix>``. Endpoints are
+    ``async`` and usually relay a ``kernel.realtime`` channel to the client.
+
+    :returns: routers with ``@router.websocket(...)`` endpoints.
+    """
+
+
 # --- operations ---------------------------------------------------------------------------------
 
 

@@ -39,6 +39,13 @@ def erp_routers() -> Sequence[Any]:
     return [router]
 
 
+@hookimpl
+def erp_websockets() -> Sequence[Any]:
+    from erp_example.routes import ws_router
+
+    return [ws_router]
+
+
 def notes_not_blank(session: Session) -> Iterable[str]:
     """Every note has some text."""
     from erp_example.models import Note
