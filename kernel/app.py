@@ -6,15 +6,18 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 import kernel
 from kernel.api import health
+from kernel.audit.middleware import AuditMiddleware
 from kernel.config import Settings, load_settings
 from kernel.logs import configure_logging
 from kernel.middleware import RequestContextMiddleware
 from kernel.problems import install_problem_handlers
+from kernel.rbac import check_routes, public
+from kernel.rbac.permissions import declared_permissions
 from kernel.site import Site, build_site
 
 API_PREFIX = "/api/v1"
@@ -59,6 +62,15 @@ def _readiness(settings: Settings) -> dict[str, Any]:
     return checks
 
 
+def _sync_permissions(site: Site) -> None:
+    """Record the declared permissions in the database (new ones with their default grants)."""
+    from kernel.db import unit_of_work
+    from kernel.rbac.sync import sync_permissions
+
+    with unit_of_work(site.sessions) as session:
+        sync_permissions(session, declared_permissions(site), production=site.settings.env == "production")
+
+
 def create_app(settings: Settings | None = None, site: Site | None = None) -> FastAPI:
     """Build the app for ``settings`` (loaded from the environment when omitted).
 
@@ -68,6 +80,10 @@ def create_app(settings: Settings | None = None, site: Site | None = None) -> Fa
     settings = settings or load_settings()
     site = site or build_site(settings)
     site.services.setdefault("readiness", _readiness(settings))
+    # Auth: permissions are collected (duplicates refused) before any route is mounted.
+    permissions = declared_permissions(site)
+    if _sync_permissions not in site.services.setdefault("on_startup", []):
+        site.services["on_startup"].insert(0, _sync_permissions)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -97,12 +113,15 @@ def create_app(settings: Settings | None = None, site: Site | None = None) -> Fa
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
             allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"],
         )
+    app.add_middleware(AuditMiddleware, site=site, api_prefix=API_PREFIX)
     app.add_middleware(RequestContextMiddleware)
-    app.include_router(health.router)
+    app.include_router(health.router, dependencies=[Depends(public())])
     for plugin, routers in site.registry.collect("erp_routers"):
         prefix = API_PREFIX + (f"/{plugin.manifest.prefix}" if plugin.manifest.prefix else "")
         for router in routers or []:
             app.include_router(router, prefix=prefix)
+    # Every route names its permission (or is public); unknown permission names stop start-up here.
+    check_routes(app, set(permissions), API_PREFIX)
     return app
 
 

@@ -9,6 +9,7 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import MutableMapping
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -91,7 +92,7 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-def client_address(scope: dict[str, Any]) -> str:
+def client_address(scope: MutableMapping[str, Any]) -> str:
     """The client's address as the server sees it (nginx sets X-Real-IP in production)."""
     client = scope.get("client")
     return str(client[0]) if client else ""

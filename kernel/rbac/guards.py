@@ -1,0 +1,136 @@
+"""Route guards: ``require("<permission>")``, ``public()`` and the start-up check that every route has one.
+
+A guard is a FastAPI dependency object; the start-up check finds it in each route's dependency tree,
+so no route can be mounted without saying who may call it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute, APIWebSocketRoute
+from starlette.requests import HTTPConnection
+from starlette.routing import BaseRoute, Mount
+
+from kernel.deps import SessionDep
+from kernel.errors import PermissionDenied
+from kernel.plugins import PluginError
+from kernel.rbac.principal import Principal
+
+SELF_SERVICE_PREFIX = "/api/v1/auth/"
+
+
+class RequirePermission:
+    """Dependency: the caller is authenticated and holds ``permission``; returns the Principal.
+
+    A denial is written to the audit trail (in its own transaction, since the request's rolls back)
+    and answered with 403; a missing, invalid or revoked token with 401.
+    """
+
+    def __init__(self, permission: str) -> None:
+        self.permission = permission
+
+    def __call__(self, connection: HTTPConnection, session: SessionDep) -> Principal:
+        from kernel.auth.service import authenticate_connection
+
+        principal = authenticate_connection(connection, session)
+        if not principal.has(self.permission):
+            from kernel.audit.recording import record_security_event
+
+            record_security_event(connection, action="auth.denied", principal=principal,
+                                  status=403, detail={"permission": self.permission})
+            raise PermissionDenied(f"missing permission {self.permission}")
+        return principal
+
+    def __repr__(self) -> str:
+        return f"require({self.permission!r})"
+
+
+class Authenticated:
+    """Dependency for the caller's own account (me, logout, change password): any valid session.
+
+    Only routes under ``/api/v1/auth/`` may use it; everything else names a permission.
+    """
+
+    def __call__(self, connection: HTTPConnection, session: SessionDep) -> Principal:
+        from kernel.auth.service import authenticate_connection
+
+        return authenticate_connection(connection, session)
+
+
+class Public:
+    """Marker dependency: the route is deliberately open to anonymous callers (login, health...)."""
+
+    def __call__(self) -> None:
+        return None
+
+
+def require(permission: str) -> RequirePermission:
+    """Guard a route with ``permission``: ``Annotated[Principal, Depends(require("plugin.res.act"))]``.
+
+    The name is checked against the declared permissions when the app is built; an unknown name stops
+    start-up instead of silently meaning something else.
+    """
+    return RequirePermission(permission)
+
+
+def authenticated() -> Authenticated:
+    """Guard for self-service routes of the kernel's ``/api/v1/auth`` (the caller's own account)."""
+    return Authenticated()
+
+
+def public() -> Public:
+    """Mark a route as public: ``@router.post("/login", dependencies=[Depends(public())])``."""
+    return Public()
+
+
+def _guards(dependant: Dependant) -> Iterable[Any]:
+    for dep in dependant.dependencies:
+        if isinstance(dep.call, RequirePermission | Authenticated | Public):
+            yield dep.call
+        yield from _guards(dep)
+
+
+def route_guards(route: APIRoute | APIWebSocketRoute) -> list[Any]:
+    """The guard dependencies found anywhere in a route's dependency tree."""
+    return list(_guards(route.dependant))
+
+
+def check_routes(app: FastAPI, declared: set[str], api_prefix: str = "/api/v1") -> None:
+    """Refuse an app with an unguarded route or a guard naming an undeclared permission (PluginError)."""
+    docs = {app.openapi_url, app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url} - {None}
+    problems: list[str] = []
+    for route in app.routes:
+        problems.extend(_route_problems(route, declared, docs, api_prefix))
+    if problems:
+        raise PluginError("; ".join(problems))
+
+
+def _route_problems(route: BaseRoute, declared: set[str], docs: set[Any], api_prefix: str) -> list[str]:
+    path = getattr(route, "path", "")
+    if not isinstance(route, APIRoute | APIWebSocketRoute):
+        if path in docs:
+            return []
+        if isinstance(route, Mount) and not path.startswith(api_prefix):
+            return []  # static files or /metrics: no FastAPI dependencies to inspect, outside the API
+        if path.startswith(api_prefix):
+            return [f"route {path} is not a FastAPI route, so it cannot declare a permission"]
+        return []
+    methods = ",".join(sorted(getattr(route, "methods", None) or {"WS"}))
+    guards = route_guards(route)
+    where = f"route {methods} {path}"
+    if not guards:
+        return [f"{where} declares no permission: add Depends(require('<plugin>.<resource>.<action>')) "
+                "or mark it public()"]
+    problems = []
+    for guard in guards:
+        if isinstance(guard, RequirePermission) and guard.permission not in declared:
+            problems.append(f"{where} requires unknown permission {guard.permission!r} "
+                            "(not declared by any enabled plugin's erp_permissions)")
+        if isinstance(guard, Authenticated) and not path.startswith(SELF_SERVICE_PREFIX):
+            problems.append(f"{where} uses authenticated(), which is reserved for /api/v1/auth; "
+                            "use require(...)")
+    return problems
