@@ -6,6 +6,7 @@ There is no self-registration anywhere: every account is created here by an admi
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +17,7 @@ from kernel.audit.recording import record_change
 from kernel.auth.models import User, UserRole
 from kernel.auth.passwords import hash_password
 from kernel.auth.runtime import AuthRuntime
+from kernel.auth.schemas import USERNAME
 from kernel.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from kernel.rbac.principal import Principal
 from kernel.rbac.roles import DEPARTMENT_ROLES, DEPARTMENTS, ROLES
@@ -106,6 +108,9 @@ def create_user(session: Session, runtime: AuthRuntime, *, actor: Principal | No
                 password: str) -> User:
     """Create an account; usernames are unique regardless of case."""
     name = username.strip().lower()
+    if not re.fullmatch(USERNAME, name):
+        raise ValidationFailed("username must be 3-64 letters, digits, dots, dashes or underscores",
+                               errors=[{"field": "username", "message": "invalid", "type": "pattern"}])
     department = check_roles(roles, department)
     check_no_escalation(session, actor, roles)
     if session.scalar(select(User.id).where(User.username == name)) is not None:
