@@ -7,9 +7,11 @@ so no route can be mounted without saying who may call it.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi import routing as fastapi_routing
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, APIWebSocketRoute
 from starlette.requests import HTTPConnection
@@ -87,14 +89,46 @@ def public() -> Public:
     return Public()
 
 
-def _guards(dependant: Dependant) -> Iterable[Any]:
+def _guards(dependant: Dependant | None) -> Iterable[Any]:
+    if dependant is None:
+        return
     for dep in dependant.dependencies:
         if isinstance(dep.call, RequirePermission | Authenticated | Public):
             yield dep.call
         yield from _guards(dep)
 
 
-def route_guards(route: APIRoute | APIWebSocketRoute) -> list[Any]:
+@dataclass(frozen=True)
+class MountedRoute:
+    """A route as the app serves it: full path, methods, the original route and its dependency tree."""
+
+    path: str
+    methods: frozenset[str]
+    route: BaseRoute
+    dependant: Dependant | None
+
+    @property
+    def is_api_route(self) -> bool:
+        """True for FastAPI HTTP and WebSocket routes (the ones that can carry dependencies)."""
+        return isinstance(self.route, APIRoute | APIWebSocketRoute)
+
+
+def mounted_routes(app: FastAPI) -> list[MountedRoute]:
+    """Every route of the app with its effective path and dependencies (included routers flattened)."""
+    iter_contexts = getattr(fastapi_routing, "iter_route_contexts", None)
+    found = []
+    if iter_contexts is None:  # FastAPI before included routers were kept lazily: routes are flat
+        for route in app.routes:
+            found.append(MountedRoute(getattr(route, "path", ""), frozenset(getattr(route, "methods", None) or ()),
+                                      route, getattr(route, "dependant", None)))
+        return found
+    for context in iter_contexts(app.routes):
+        found.append(MountedRoute(context.path or "", frozenset(context.methods or ()), context.original_route,
+                                  getattr(context, "dependant", None)))
+    return found
+
+
+def route_guards(route: MountedRoute) -> list[Any]:
     """The guard dependencies found anywhere in a route's dependency tree."""
     return list(_guards(route.dependant))
 
@@ -103,23 +137,23 @@ def check_routes(app: FastAPI, declared: set[str], api_prefix: str = "/api/v1") 
     """Refuse an app with an unguarded route or a guard naming an undeclared permission (PluginError)."""
     docs = {app.openapi_url, app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url} - {None}
     problems: list[str] = []
-    for route in app.routes:
+    for route in mounted_routes(app):
         problems.extend(_route_problems(route, declared, docs, api_prefix))
     if problems:
         raise PluginError("; ".join(problems))
 
 
-def _route_problems(route: BaseRoute, declared: set[str], docs: set[Any], api_prefix: str) -> list[str]:
-    path = getattr(route, "path", "")
-    if not isinstance(route, APIRoute | APIWebSocketRoute):
+def _route_problems(route: MountedRoute, declared: set[str], docs: set[Any], api_prefix: str) -> list[str]:
+    path = route.path
+    if not route.is_api_route:
         if path in docs:
             return []
-        if isinstance(route, Mount) and not path.startswith(api_prefix):
+        if isinstance(route.route, Mount) and not path.startswith(api_prefix):
             return []  # static files or /metrics: no FastAPI dependencies to inspect, outside the API
         if path.startswith(api_prefix):
             return [f"route {path} is not a FastAPI route, so it cannot declare a permission"]
         return []
-    methods = ",".join(sorted(getattr(route, "methods", None) or {"WS"}))
+    methods = ",".join(sorted(route.methods or {"WS"}))
     guards = route_guards(route)
     where = f"route {methods} {path}"
     if not guards:
