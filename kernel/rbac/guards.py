@@ -119,12 +119,13 @@ def mounted_routes(app: FastAPI) -> list[MountedRoute]:
     found = []
     if iter_contexts is None:  # FastAPI before included routers were kept lazily: routes are flat
         for route in app.routes:
-            found.append(MountedRoute(getattr(route, "path", ""), frozenset(getattr(route, "methods", None) or ()),
-                                      route, getattr(route, "dependant", None)))
+            methods = frozenset(getattr(route, "methods", None) or ())
+            found.append(MountedRoute(getattr(route, "path", ""), methods, route,
+                                      getattr(route, "dependant", None)))
         return found
     for context in iter_contexts(app.routes):
-        found.append(MountedRoute(context.path or "", frozenset(context.methods or ()), context.original_route,
-                                  getattr(context, "dependant", None)))
+        found.append(MountedRoute(context.path or "", frozenset(context.methods or ()),
+                                  context.original_route, getattr(context, "dependant", None)))
     return found
 
 

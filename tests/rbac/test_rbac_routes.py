@@ -68,7 +68,7 @@ def test_unknown_permission_names_stop_start_up_instead_of_mapping_to_view(make_
         return None
 
     _add_plugin(site, "typo", erp_routers=lambda: [router])
-    with pytest.raises(PluginError, match="unknown permission 'example.notes.delete'"):
+    with pytest.raises(PluginError, match=r"unknown permission 'example\.notes\.delete'"):
         create_app(site.settings, site=site)
 
 
