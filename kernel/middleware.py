@@ -32,12 +32,17 @@ DOCS_PATHS = ("/docs", "/redoc")
 
 def _security_headers(path: str) -> list[tuple[bytes, bytes]]:
     csp = DOCS_CSP if path.startswith(DOCS_PATHS) else API_CSP
-    return [
+    extra = []
+    if path.startswith("/api/"):
+        # API answers carry tokens and personal data: no browser or proxy may keep a copy.
+        extra.append((b"cache-control", b"no-store"))
+    return [*extra,
         (b"x-content-type-options", b"nosniff"),
         (b"x-frame-options", b"DENY"),
         (b"referrer-policy", b"no-referrer"),
         (b"cross-origin-opener-policy", b"same-origin"),
         (b"content-security-policy", csp.encode()),
+        (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
     ]
 
 
