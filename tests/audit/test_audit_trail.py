@@ -36,7 +36,8 @@ def test_a_mutating_request_records_the_change_and_the_request(make_client, auth
     client = make_client(["example"])
     site = client.app.state.site
     headers = auth_headers(client, "Warehouse Admin")
-    resp = client.post("/api/v1/example/notes", json={"text": "audited"}, headers={**headers, "X-Request-ID": "rq-1"})
+    resp = client.post("/api/v1/example/notes", json={"text": "audited"},
+                       headers={**headers, "X-Request-ID": "rq-1"})
     assert resp.status_code == 201
     rows = _rows(site, request_id="rq-1")
     assert [r.action for r in rows] == ["create", "http.request"]
@@ -46,7 +47,8 @@ def test_a_mutating_request_records_the_change_and_the_request(make_client, auth
     assert change.username and change.method == "POST" and change.path == "/api/v1/example/notes"
     assert change.client_address == "testclient"
     assert request.status == 201 and request.user_id == change.user_id
-    assert change.chain == request.chain and request.seq == change.seq + 1 and request.prev_hash == change.hash
+    assert change.chain == request.chain and request.seq == change.seq + 1
+    assert request.prev_hash == change.hash
 
 
 def test_reads_are_not_recorded_but_failed_writes_are(make_client, auth_headers) -> None:
@@ -183,7 +185,8 @@ def test_audit_log_api_filters_paginates_and_exports_csv(make_client, auth_heade
     for text_ in ("one", "two", "three"):
         client.post("/api/v1/example/notes", json={"text": text_}, headers=headers)
     manager = auth_headers(client, "Manager")
-    page = client.get("/api/v1/audit/logs", params={"entity_type": "example.note", "limit": 2}, headers=manager)
+    page = client.get("/api/v1/audit/logs", params={"entity_type": "example.note", "limit": 2},
+                      headers=manager)
     assert page.status_code == 200, page.text
     body = page.json()
     assert body["total"] == 3 and len(body["items"]) == 2 and body["items"][0]["new"] == {"text": "three"}

@@ -47,13 +47,15 @@ def test_the_n_plus_first_attempt_is_refused_even_with_the_right_password(make_c
     client = make_client([], login_max_failures_per_account=3)
     user, password = create_test_user(client.app.state.site, "Security")
     for _ in range(3):
-        assert client.post(LOGIN, json={"username": user.username, "password": "wrong-password"}).status_code == 401
+        wrong = client.post(LOGIN, json={"username": user.username, "password": "wrong-password"})
+        assert wrong.status_code == 401
     locked = client.post(LOGIN, json={"username": user.username, "password": password})
     assert locked.status_code == 429
     assert int(locked.headers["retry-after"]) > 0
     # Another account from the same address is not locked by this one's failures.
     other, other_password = create_test_user(client.app.state.site, "Security")
-    assert client.post(LOGIN, json={"username": other.username, "password": other_password}).status_code == 200
+    other_login = client.post(LOGIN, json={"username": other.username, "password": other_password})
+    assert other_login.status_code == 200
 
 
 def test_unknown_usernames_are_throttled_like_real_ones(make_client) -> None:
@@ -112,13 +114,15 @@ def test_weaker_hashes_are_upgraded_at_login(make_client) -> None:
 def test_usernames_are_case_insensitive_at_login(make_client) -> None:
     client = make_client([])
     user, password = create_test_user(client.app.state.site, "Security")
-    assert client.post(LOGIN, json={"username": user.username.upper(), "password": password}).status_code == 200
+    upper = client.post(LOGIN, json={"username": user.username.upper(), "password": password})
+    assert upper.status_code == 200
 
 
 def test_bad_login_bodies_are_422_not_500(make_client) -> None:
     client = make_client([])
     for body in ({}, {"username": "x"}, {"username": "", "password": ""}, {"username": 1, "password": []},
-                 {"username": "a" * 65, "password": "x"}, {"username": "a", "password": "x", "role": "Superadmin"}):
+                 {"username": "a" * 65, "password": "x"},
+                 {"username": "a", "password": "x", "role": "Superadmin"}):
         assert client.post(LOGIN, json=body).status_code == 422, body
 
 
@@ -127,12 +131,12 @@ def test_there_is_no_registration_endpoint(make_client) -> None:
     paths = client.get("/openapi.json").json()["paths"]
     assert not [p for p in paths if "regist" in p or "signup" in p or "sign-up" in p]
     # Creating users is a guarded admin route: anonymous callers get 401, not an account.
-    anonymous = client.post("/api/v1/users", json={"username": "mallory", "full_name": "M", "roles": ["Superadmin"],
-                                                   "password": "mallory-password"})
+    anonymous = client.post("/api/v1/users", json={"username": "mallory", "full_name": "M",
+                                                   "roles": ["Superadmin"], "password": "mallory-password"})
     assert anonymous.status_code == 401
     for path in ("/api/v1/auth/register", "/api/v1/auth/signup", "/api/v1/register"):
-        assert client.post(path, json={"username": "m", "password": "p", "roles": ["Superadmin"]}).status_code in (
-            404, 405)
+        resp = client.post(path, json={"username": "m", "password": "p", "roles": ["Superadmin"]})
+        assert resp.status_code in (404, 405)
 
 
 def test_change_password_then_sign_in_with_the_new_one(make_client) -> None:

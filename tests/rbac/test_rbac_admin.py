@@ -52,7 +52,8 @@ def test_user_administration_round_trip(make_client, auth_headers) -> None:
     assert user["username"] == "siti.sewing" and user["department"] == "Sewing" and user["is_active"]
     assert "password" not in user and "password_hash" not in user
     dup = client.post("/api/v1/users", headers=admin, json={
-        "username": "siti.sewing", "full_name": "Again", "roles": ["Security"], "password": "another-password"})
+        "username": "siti.sewing", "full_name": "Again", "roles": ["Security"],
+        "password": "another-password"})
     assert dup.status_code == 409
     listed = client.get("/api/v1/users", params={"role": "SPV Sewing", "department": "Sewing"}, headers=admin)
     assert [u["username"] for u in listed.json()["items"]] == ["siti.sewing"] and listed.json()["total"] == 1
@@ -167,4 +168,4 @@ def test_department_scope_of_department_roles(make_client) -> None:
 def test_roles_table_is_seeded_by_migration(make_site) -> None:
     site = make_site([])
     with site.sessions() as session:
-        assert session.scalars(select(Role.name)).all() and set(session.scalars(select(Role.name))) == set(ROLES)
+        assert set(session.scalars(select(Role.name))) == set(ROLES)
