@@ -13,6 +13,8 @@ import kernel
 from kernel.api import health
 from kernel.config import Settings, load_settings
 from kernel.logs import configure_logging
+from kernel.metrics import exposition
+from kernel.metrics.http import MetricsMiddleware
 from kernel.middleware import RequestContextMiddleware
 from kernel.problems import install_problem_handlers
 from kernel.site import Site, build_site
@@ -98,7 +100,10 @@ def create_app(settings: Settings | None = None, site: Site | None = None) -> Fa
             allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"],
         )
     app.add_middleware(RequestContextMiddleware)
+    # Outermost, so the measured time covers every other middleware too.
+    app.add_middleware(MetricsMiddleware)
     app.include_router(health.router)
+    app.include_router(exposition.router)
     for plugin, routers in site.registry.collect("erp_routers"):
         prefix = API_PREFIX + (f"/{plugin.manifest.prefix}" if plugin.manifest.prefix else "")
         for router in routers or []:
