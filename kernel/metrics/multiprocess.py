@@ -18,21 +18,25 @@ from prometheus_client import multiprocess
 
 ENV = "PROMETHEUS_MULTIPROC_DIR"
 _LIVE_FILE = re.compile(r"^gauge_live\w*?_(\d+)\.db$")
+_PID_FILE = re.compile(r"^\w+?_(\d+)\.db$")
 
 
 def prepare_multiprocess_dir(workers: int) -> Path | None:
     """Set up the metrics directory for ``erp serve`` before workers start; returns it (None: not used).
 
-    An operator-chosen ``PROMETHEUS_MULTIPROC_DIR`` is emptied of the previous run's files (their
-    counters belong to processes that no longer exist). Without one, several workers get a private
-    temporary directory removed at exit; a single worker keeps its metrics in memory.
+    An operator-chosen ``PROMETHEUS_MULTIPROC_DIR`` loses the files of processes that no longer exist
+    (a previous run's counters would otherwise be added to this run's). This process's own files stay:
+    it has them open already. Without one, several workers get a private temporary directory removed at
+    exit; a single worker keeps its metrics in memory.
     """
     configured = os.environ.get(ENV)
     if configured:
         path = Path(configured)
         path.mkdir(parents=True, exist_ok=True)
         for stale in path.glob("*.db"):
-            stale.unlink(missing_ok=True)
+            match = _PID_FILE.match(stale.name)
+            if match is None or not _alive(int(match.group(1))):
+                stale.unlink(missing_ok=True)
         return path
     if workers <= 1:
         return None

@@ -7,7 +7,13 @@ test checks that each one used there appears in a real scrape.
 
 from __future__ import annotations
 
+import os
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, values
+
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    # prometheus_client opens its per-process files as soon as a metric exists: below, at import.
+    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
 
 KERNEL_REGISTRY = CollectorRegistry(auto_describe=False)
 """Holds the kernel's metrics in single-process mode (ignored in multiprocess mode: files are read)."""
