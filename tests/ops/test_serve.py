@@ -12,9 +12,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from kernel import testing
 from kernel.migrate import pending_branches, upgrade
 from kernel.site import build_site
-from kernel import testing
 from tests.ops.helpers import ERP, erp_env, erp_serve, value
 
 NOTE_ROUTE = "/api/v1/example/notes/{note_id}"
