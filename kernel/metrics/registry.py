@@ -64,6 +64,9 @@ db_pool_in_use = Gauge(
     registry=KERNEL_REGISTRY,
     multiprocess_mode="livesum",
 )
+# Every statement kind starts at 0, so the error series exist (and dashboards show 0) before a failure.
+for _operation in ("select", "insert", "update", "delete", "other"):
+    db_query_errors.labels(operation=_operation)
 cache_requests = Counter(
     "erp_cache_requests",
     "Cache lookups by cache name and result (hit or miss).",
