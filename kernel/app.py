@@ -16,6 +16,8 @@ from kernel.api import health
 from kernel.audit.middleware import AuditMiddleware
 from kernel.config import Settings, load_settings
 from kernel.logs import configure_logging
+from kernel.metrics import exposition
+from kernel.metrics.http import MetricsMiddleware
 from kernel.middleware import RequestContextMiddleware
 from kernel.problems import install_problem_handlers
 from kernel.rbac import check_routes, public
@@ -137,7 +139,11 @@ def create_app(settings: Settings | None = None, site: Site | None = None) -> Fa
         )
     app.add_middleware(AuditMiddleware, site=site, api_prefix=API_PREFIX)
     app.add_middleware(RequestContextMiddleware)
+    # Outermost, so the measured time covers every other middleware too.
+    app.add_middleware(MetricsMiddleware)
     app.include_router(health.router, dependencies=[Depends(public())])
+    # /metrics checks its caller itself: a scrape address, or a user holding kernel.metrics.view.
+    app.include_router(exposition.router, dependencies=[Depends(public())])
     for plugin, routers in site.registry.collect("erp_routers"):
         prefix = API_PREFIX + (f"/{plugin.manifest.prefix}" if plugin.manifest.prefix else "")
         for router in routers or []:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from functools import wraps
+from pathlib import Path
 from typing import Any
 
 import click
@@ -108,6 +109,7 @@ def serve(host: str, port: int, workers: int) -> None:
     import uvicorn
 
     from kernel.logs import configure_logging
+    from kernel.metrics.multiprocess import prepare_multiprocess_dir
     from kernel.migrate import pending_branches
 
     settings = _settings()
@@ -115,6 +117,8 @@ def serve(host: str, port: int, workers: int) -> None:
     if pending:
         raise CliError(f"database migrations pending for {', '.join(pending)}: run `erp db upgrade` first")
     configure_logging(settings.log_level, settings.log_json)
+    # Before uvicorn spawns the workers: they must import prometheus_client with the directory set.
+    prepare_multiprocess_dir(workers)
     if settings.is_sqlite and workers > 1:
         click.echo(
             "note: the embedded SQLite database serialises writes; use PostgreSQL for several workers",
@@ -129,7 +133,7 @@ def serve(host: str, port: int, workers: int) -> None:
         log_config=None,
         access_log=False,
         proxy_headers=True,
-        forwarded_allow_ips="127.0.0.1",
+        forwarded_allow_ips=",".join(settings.forwarded_allow_ips),
     )
 
 
@@ -426,6 +430,74 @@ def scheduler(tick: float) -> None:
         runner.run_forever()
     except KeyboardInterrupt:
         runner.stop()
+
+
+# --- backup, restore ----------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option(
+    "--dir",
+    "backup_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where to write the dump (default: backup_dir, env ERP_BACKUP_DIR).",
+)
+@click.option(
+    "--nas-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Mounted NAS directory to copy it to (default: backup_nas_dir, env ERP_BACKUP_NAS_DIR).",
+)
+@friendly
+def backup(backup_dir: Path | None, nas_dir: Path | None) -> None:
+    """Back up the database: pg_dump custom format, verified, copied to the NAS, old ones pruned.
+
+    Keeps backup_retention_days (30) days of archives in both places and, when backup_textfile_dir is
+    set, writes the metric the "backup too old" alert watches. Exit status 1 when any step failed.
+    """
+    from kernel.backup import BackupError
+    from kernel.backup import backup as run_backup
+
+    settings = _settings()
+    try:
+        result = run_backup(
+            settings.database_url,
+            backup_dir=backup_dir or settings.backup_dir,
+            nas_dir=nas_dir or settings.backup_nas_dir,
+            retention_days=settings.backup_retention_days,
+            textfile_dir=settings.backup_textfile_dir,
+        )
+    except BackupError as exc:
+        raise CliError(str(exc)) from None
+    click.echo(f"backup written: {result.path} ({result.size_bytes} bytes, {result.duration_seconds:.1f} s)")
+    if result.nas_copy:
+        click.echo(f"copied to: {result.nas_copy}")
+    for path in result.pruned:
+        click.echo(f"pruned: {path}")
+
+
+@cli.command()
+@click.argument("archive", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--database-url", help="Restore into this database (default: the site database).")
+@click.option("--replace", is_flag=True, help="Drop the target database first (stop the API and workers).")
+@click.option("--yes", is_flag=True, help="Confirm --replace without asking.")
+@friendly
+def restore(archive: Path, database_url: str | None, replace: bool, yes: bool) -> None:
+    """Restore ARCHIVE (from `erp backup`) into a new database, or over the site database with --replace.
+
+    Afterwards run `erp db upgrade` if the archive is from an older release, then `erp check`.
+    """
+    from kernel.backup import BackupError
+    from kernel.backup import restore as run_restore
+    from kernel.config import _normalise_database_url
+
+    target = _normalise_database_url(database_url) if database_url else _settings().database_url
+    if replace and not yes:
+        click.confirm(f"drop and recreate the database of {target.split('@')[-1]}?", abort=True)
+    try:
+        seconds = run_restore(archive, target, replace=replace)
+    except BackupError as exc:
+        raise CliError(str(exc)) from None
+    click.echo(f"restored {archive.name} in {seconds:.1f} s")
 
 
 def main() -> None:

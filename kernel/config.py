@@ -6,6 +6,7 @@ in-process bus and no Redis, so that ``erp db upgrade && erp serve`` works in an
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 import tomllib
@@ -52,6 +53,20 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
     site_name: str = "ERP"
+    metrics_allow: list[str] = Field(
+        default_factory=lambda: ["127.0.0.1/32", "::1/128"],
+        description="Addresses or CIDRs that may read /metrics without a user token (the Prometheus host).",
+    )
+    forwarded_allow_ips: list[str] = Field(
+        default_factory=lambda: ["127.0.0.1"],
+        description="Proxies (nginx) whose X-Forwarded-For/X-Real-IP headers `erp serve` trusts.",
+    )
+    backup_dir: Path = Field(default=Path("/var/backups/erp"), description="Where `erp backup` writes dumps.")
+    backup_nas_dir: Path | None = Field(default=None, description="Mounted NAS dir for copies.")
+    backup_retention_days: int = Field(default=30, ge=1, le=3650)
+    backup_textfile_dir: Path | None = Field(
+        default=None, description="node_exporter textfile-collector directory for the backup metrics."
+    )
 
     # --- authentication (kernel.auth) ---
     access_token_minutes: int = Field(default=15, ge=1, le=60, description="Lifetime of an access JWT.")
@@ -108,6 +123,16 @@ class Settings(BaseSettings):
         # drive a logged-in browser: origins must be listed one by one.
         if any(origin.strip() == "*" for origin in value):
             raise ValueError('"*" is refused because credentials are allowed; list each origin')
+        return value
+
+    @field_validator("metrics_allow", "forwarded_allow_ips")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry.strip(), strict=False)
+            except ValueError:
+                raise ValueError(f"{entry!r} is not an IP address or CIDR network") from None
         return value
 
     @property

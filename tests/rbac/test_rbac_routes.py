@@ -17,7 +17,8 @@ from kernel.rbac.guards import Authenticated, Public, RequirePermission, mounted
 from kernel.rbac.models import Grant
 from kernel.testing import all_plugin_names, create_test_user, login_headers
 
-PUBLIC_ROUTES = {"/health/live", "/health/ready", "/api/v1/auth/login", "/api/v1/auth/refresh"}
+PUBLIC_ROUTES = {"/health/live", "/health/ready", "/api/v1/auth/login", "/api/v1/auth/refresh", "/metrics"}
+"""/metrics checks its caller itself: a scrape address, or a token holding kernel.metrics.view."""
 
 
 def _add_plugin(site, name: str, **hooks: Any) -> None:
