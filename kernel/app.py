@@ -12,6 +12,7 @@ from fastapi.middleware.cors import CORSMiddleware
 import kernel
 from kernel.api import health
 from kernel.config import Settings, load_settings
+from kernel.events.worker import install_embedded
 from kernel.logs import configure_logging
 from kernel.middleware import RequestContextMiddleware
 from kernel.problems import install_problem_handlers
@@ -68,6 +69,8 @@ def create_app(settings: Settings | None = None, site: Site | None = None) -> Fa
     settings = settings or load_settings()
     site = site or build_site(settings)
     site.services.setdefault("readiness", _readiness(settings))
+    if "events" not in site.services:
+        install_embedded(site)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

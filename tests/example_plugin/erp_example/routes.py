@@ -7,6 +7,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from erp_example.models import Note
+from erp_example import service
 from kernel.deps import SessionDep
 from kernel.errors import NotFound
 
@@ -30,9 +31,7 @@ class NoteOut(BaseModel):
 @router.post("", status_code=201, response_model=NoteOut)
 def create_note(body: NoteIn, session: SessionDep) -> NoteOut:
     """Create a note."""
-    note = Note(text=body.text)
-    session.add(note)
-    session.flush()
+    note = service.create_note(session, text=body.text)
     return NoteOut(id=note.id, text=note.text, created_at=note.created_at)
 
 
