@@ -40,6 +40,9 @@ def site_bus(site: Site, broker: Broker | None = None) -> EventBus:
 
 def start_worker(bus: EventBus, *, threads: int, plugins: Sequence[str] | None = None) -> Worker:
     """Start Dramatiq worker threads consuming ``plugins``' queues (all queues when None)."""
+    # The dramatiq CLI would announce the process boot; we run workers ourselves, and the TimeLimit
+    # middleware only starts its watchdog thread on that announcement.
+    bus.broker.emit_after("process_boot")
     worker = Worker(bus.broker, queues=bus.queues_for(plugins), worker_threads=threads,
                     worker_timeout=WORKER_TIMEOUT_MS)
     worker.start()
