@@ -135,8 +135,8 @@ def worker(processes: int, threads: int, queues: str, relay: bool) -> None:
 
     settings = _settings()
     if settings.broker in ("inprocess", "stub"):
-        raise CliError(f"broker {settings.broker!r} lives inside one process; set ERP_BROKER=redis or rabbitmq "
-                       "for `erp worker` (with the in-process broker `erp serve` delivers events itself)")
+        raise CliError(f"broker {settings.broker!r} lives inside one process; set ERP_BROKER=redis or "
+                       "rabbitmq for `erp worker` (with the in-process broker, `erp serve` delivers events)")
     configure_logging(settings.log_level, settings.log_json)
     plugins = [q.strip() for q in queues.split(",") if q.strip()] or None
     run_worker(settings, processes=processes, threads=threads, plugins=plugins, relay=relay)

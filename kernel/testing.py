@@ -343,7 +343,9 @@ def settings_env(settings: Settings) -> dict[str, str]:
 class EventWorkerProcess:
     """``erp worker`` running in a subprocess for a test site: real relay, real worker processes."""
 
-    def __init__(self, settings: Settings, args: list[str], log_path: Path, extra_env: dict[str, str]) -> None:
+    def __init__(
+        self, settings: Settings, args: list[str], log_path: Path, extra_env: dict[str, str]
+    ) -> None:
         import subprocess
         import sys
 
@@ -391,13 +393,12 @@ class EventWorkerProcess:
 
     def kill(self) -> None:
         """SIGKILL the supervisor with its relay and every worker process, as a power cut would."""
+        import contextlib
         import signal
 
         for pid in [*self.worker_pids(), self.pid]:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         self.proc.wait(timeout=10)
         self._log.close()
 
@@ -430,7 +431,8 @@ def event_worker(tmp_path: Path) -> Iterator[Callable[..., EventWorkerProcess]]:
 
     def factory(settings: Settings, *, processes: int = 2, threads: int = 4, relay: bool = True,
                 queues: str = "", env: dict[str, str] | None = None) -> EventWorkerProcess:
-        args = ["--processes", str(processes), "--threads", str(threads), "--relay" if relay else "--no-relay"]
+        args = ["--processes", str(processes), "--threads", str(threads)]
+        args.append("--relay" if relay else "--no-relay")
         if queues:
             args += ["--queues", queues]
         worker = EventWorkerProcess(settings, args, tmp_path / f"worker-{len(started)}.log", env or {})

@@ -78,6 +78,29 @@ def _earlier_open(session: Session, event: OutboxEvent, plugin: str) -> bool:
     return bool(session.scalar(query))
 
 
+def _wake_next(session: Session, event: OutboxEvent, plugin: str, now: datetime) -> None:
+    """Make the next event of the aggregate due now: it may have been deferred waiting for this one."""
+    following = (
+        select(OutboxEvent.id)
+        .where(OutboxEvent.aggregate == event.aggregate, OutboxEvent.seq > event.seq)
+        .order_by(OutboxEvent.seq)
+        .limit(1)
+        .scalar_subquery()
+    )
+    session.execute(
+        update(EventDelivery)
+        .where(
+            EventDelivery.event_id == following,
+            EventDelivery.plugin == plugin,
+            EventDelivery.status.in_(OPEN_STATUSES),
+            EventDelivery.lease_until.is_(None),
+            EventDelivery.due_at > now,
+            EventDelivery.not_before.is_(None),
+        )
+        .values(due_at=now)
+    )
+
+
 def _claim(site: Site, policy: RetryPolicy, event_id: uuid.UUID, plugin: str) -> _Claim | Outcome:
     with site.sessions() as session, session.begin():
         event = session.scalar(select(OutboxEvent).where(OutboxEvent.id == event_id))
@@ -166,6 +189,8 @@ def _handle(site: Site, events: EventRegistry, claim: _Claim, plugin: str) -> Ou
             .where(EventDelivery.event_id == event.id, EventDelivery.plugin == plugin)
             .values(status=DELIVERED, handled_at=handled_at, lease_until=None, due_at=None, not_before=None)
         )
+        if event.aggregate is not None:
+            _wake_next(session, event, plugin, handled_at)
     if inserted is None:
         return "duplicate"
     metrics.LAG.labels(event.name, plugin).observe(max(0.0, (utcnow() - event.emitted_at).total_seconds()))

@@ -109,7 +109,8 @@ def test_an_event_without_its_hookspec_stops_start_up(make_site) -> None:
     from kernel.events import Event
 
     site = make_site(["example"])
-    _rogue(site.registry, "rogue", erp_events=lambda: [Event(name="rogue_happened", version=1, payload=NoteCreated)])
+    event = Event(name="rogue_happened", version=1, payload=NoteCreated)
+    _rogue(site.registry, "rogue", erp_events=lambda: [event])
     with pytest.raises(PluginError, match="needs a hookspec on_rogue_happened"):
         build_event_registry(site.registry)
 

@@ -6,8 +6,8 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from erp_example.models import Note
 from erp_example import service
+from erp_example.models import Note
 from kernel.deps import SessionDep
 from kernel.errors import NotFound
 
