@@ -54,7 +54,7 @@ class Settings(BaseSettings):
         default=300.0, gt=0,
         description="Seconds before a published but unstarted delivery is published again.",
     )
-    events_relay_interval: float = Field(default=0.05, gt=0, description="Relay poll interval when idle.")
+    events_relay_interval: float = Field(default=0.025, gt=0, description="Relay poll interval when idle.")
     events_relay_batch: int = Field(default=200, ge=1, le=10000)
     events_embedded_worker: bool | None = Field(
         default=None,

@@ -265,6 +265,6 @@ def open_count(session: Session) -> tuple[int, int]:
             select(EventDelivery.status, func.count())
             .where(EventDelivery.status.in_((PENDING, FAILED, DEAD)))
             .group_by(EventDelivery.status)
-        ).tuples().all()
+        ).all()
     )
     return unpublished + counts.get(PENDING, 0) + counts.get(FAILED, 0), counts.get(DEAD, 0)

@@ -25,7 +25,7 @@ from kernel.site import Site, build_site
 
 log = logging.getLogger("kernel.events.worker")
 
-WORKER_TIMEOUT_MS = 100
+WORKER_TIMEOUT_MS = 25
 """How long an idle consumer waits between fetches at most: bounds the pick-up lag of a new message."""
 
 

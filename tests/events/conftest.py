@@ -60,7 +60,7 @@ def effects_per_event(site: Site) -> tuple[dict[Any, int], dict[Any, int]]:
 def grouped_count(site: Site, column: Any) -> dict[Any, int]:
     """Rows per value of ``column``."""
     with site.sessions() as session:
-        return dict(session.execute(select(column, func.count()).group_by(column)).tuples().all())
+        return dict(session.execute(select(column, func.count()).group_by(column)).all())
 
 
 def assert_exactly_once(site: Site, expected_events: int) -> None:
