@@ -92,7 +92,9 @@ def percentile(values: list[float], pct: float) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rate", type=float, default=200, help="steady emit rate, events/s")
     parser.add_argument("--seconds", type=float, default=15, help="length of the steady phase")
     parser.add_argument("--burst", type=int, default=5000, help="events in the throughput phase")
@@ -123,8 +125,9 @@ def main() -> None:
         lags = steady_lag(site, args.rate, args.seconds)
         rate = burst(site, args.burst, already=1 + len(lags))
         print(f"workers: {args.processes} processes x {args.threads} threads, Redis broker, PostgreSQL")
-        print(f"steady {args.rate:g} events/s for {args.seconds:g}s ({len(lags)} events): lag commit->handled "
-              f"p50 {percentile(lags, 50) * 1000:.0f} ms, p95 {percentile(lags, 95) * 1000:.0f} ms, "
+        print(f"steady {args.rate:g} events/s for {args.seconds:g}s ({len(lags)} events): "
+              f"lag commit->handled p50 {percentile(lags, 50) * 1000:.0f} ms, "
+              f"p95 {percentile(lags, 95) * 1000:.0f} ms, "
               f"p99 {percentile(lags, 99) * 1000:.0f} ms, max {max(lags) * 1000:.0f} ms, "
               f"mean {statistics.fmean(lags) * 1000:.0f} ms")
         print(f"burst of {args.burst} events: {rate:.0f} events/s from first commit to last handled")
