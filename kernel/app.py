@@ -12,6 +12,7 @@ from fastapi.middleware.cors import CORSMiddleware
 import kernel
 from kernel.api import health
 from kernel.config import Settings, load_settings
+from kernel.events.bus import DEFAULT_RABBITMQ_URL
 from kernel.events.worker import install_embedded
 from kernel.logs import configure_logging
 from kernel.middleware import RequestContextMiddleware
@@ -56,7 +57,7 @@ def _readiness(settings: Settings) -> dict[str, Any]:
     if settings.broker == "redis":
         checks["broker"] = _redis_check(settings.broker_url or settings.redis_url)
     elif settings.broker == "rabbitmq":
-        checks["broker"] = _amqp_check(settings.broker_url or "amqp://guest:guest@127.0.0.1:5672/")
+        checks["broker"] = _amqp_check(settings.broker_url or DEFAULT_RABBITMQ_URL)
     return checks
 
 

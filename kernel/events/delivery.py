@@ -79,7 +79,10 @@ def _earlier_open(session: Session, event: OutboxEvent, plugin: str) -> bool:
 
 
 def _wake_next(session: Session, event: OutboxEvent, plugin: str, now: datetime) -> None:
-    """Make the next event of the aggregate due now: it may have been deferred waiting for this one."""
+    """Make the next event of the aggregate due now: it may have been deferred waiting for this one.
+
+    If it was not deferred (its message still queued), this costs one harmless duplicate message.
+    """
     following = (
         select(OutboxEvent.id)
         .where(OutboxEvent.aggregate == event.aggregate, OutboxEvent.seq > event.seq)
