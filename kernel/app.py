@@ -15,6 +15,8 @@ import kernel
 from kernel.api import health
 from kernel.audit.middleware import AuditMiddleware
 from kernel.config import Settings, load_settings
+from kernel.events.bus import DEFAULT_RABBITMQ_URL
+from kernel.events.worker import install_embedded
 from kernel.logs import configure_logging
 from kernel.metrics import exposition
 from kernel.metrics.http import MetricsMiddleware
@@ -62,7 +64,7 @@ def _readiness(settings: Settings) -> dict[str, Any]:
     if settings.broker == "redis":
         checks["broker"] = _redis_check(settings.broker_url or settings.redis_url)
     elif settings.broker == "rabbitmq":
-        checks["broker"] = _amqp_check(settings.broker_url or "amqp://guest:guest@127.0.0.1:5672/")
+        checks["broker"] = _amqp_check(settings.broker_url or DEFAULT_RABBITMQ_URL)
     return checks
 
 
@@ -108,6 +110,8 @@ def create_app(settings: Settings | None = None, site: Site | None = None) -> Fa
     permissions = declared_permissions(site)
     if _sync_permissions not in site.services.setdefault("on_startup", []):
         site.services["on_startup"].insert(0, _sync_permissions)
+    if "events" not in site.services:
+        install_embedded(site)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

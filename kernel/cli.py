@@ -137,6 +137,54 @@ def serve(host: str, port: int, workers: int) -> None:
     )
 
 
+@cli.command()
+@click.option(
+    "--processes",
+    default=2,
+    show_default=True,
+    type=click.IntRange(0, 64),
+    help="Worker processes (0: run only the relay).",
+)
+@click.option(
+    "--threads",
+    default=4,
+    show_default=True,
+    type=click.IntRange(1, 256),
+    help="Handler threads per worker process.",
+)
+@click.option(
+    "--queues",
+    default="",
+    metavar="PLUGIN,...",
+    help="Only deliver to these subscribing plugins (default: all).",
+)
+@click.option(
+    "--relay/--no-relay",
+    default=True,
+    show_default=True,
+    help="Also run the outbox relay (any number of relays may run at once).",
+)
+@friendly
+def worker(processes: int, threads: int, queues: str, relay: bool) -> None:
+    """Deliver events: the outbox relay plus Dramatiq worker processes (Redis or RabbitMQ broker).
+
+    Runs until SIGTERM or Ctrl-C; a worker process that dies is replaced. With the in-process broker
+    `erp serve` delivers events itself and this command is not needed.
+    """
+    from kernel.events.worker import run_worker
+    from kernel.logs import configure_logging
+
+    settings = _settings()
+    if settings.broker in ("inprocess", "stub"):
+        raise CliError(
+            f"broker {settings.broker!r} lives inside one process; set ERP_BROKER=redis or "
+            "rabbitmq for `erp worker` (with the in-process broker, `erp serve` delivers events)"
+        )
+    configure_logging(settings.log_level, settings.log_json)
+    plugins = [q.strip() for q in queues.split(",") if q.strip()] or None
+    run_worker(settings, processes=processes, threads=threads, plugins=plugins, relay=relay)
+
+
 # --- db -----------------------------------------------------------------------------------------
 
 

@@ -39,6 +39,31 @@ class Settings(BaseSettings):
     redis_url: str = ""
     broker: Literal["inprocess", "redis", "rabbitmq", "stub"] = "inprocess"
     broker_url: str = ""
+    broker_namespace: str = Field(
+        default="erp",
+        pattern=r"^[A-Za-z_][A-Za-z0-9_-]*$",
+        description="Prefix of the event queues (and Redis keys), so sites can share a broker.",
+    )
+    # Event delivery (kernel.events). Attempts are counted in the database, not by the broker.
+    events_max_attempts: int = Field(default=5, ge=1, le=100)
+    events_backoff_base: float = Field(default=2.0, gt=0, description="Seconds before the first retry.")
+    events_backoff_max: float = Field(default=600.0, gt=0, description="Longest wait between retries.")
+    events_time_limit: float = Field(default=60.0, gt=0, description="Seconds a handler may run.")
+    events_lease_margin: float = Field(
+        default=15.0, gt=0, description="Seconds past the time limit before an unfinished attempt is retried."
+    )
+    events_redeliver_after: float = Field(
+        default=300.0,
+        gt=0,
+        description="Seconds before a published but unstarted delivery is published again.",
+    )
+    events_relay_interval: float = Field(default=0.025, gt=0, description="Relay poll interval when idle.")
+    events_relay_batch: int = Field(default=200, ge=1, le=10000)
+    events_embedded_worker: bool | None = Field(
+        default=None,
+        description="Run relay and worker inside the API process (default: with broker=inprocess).",
+    )
+    events_embedded_threads: int = Field(default=2, ge=1, le=64)
     secret_key: str = ""
     embedded_background: bool = Field(
         default=True,

@@ -22,7 +22,7 @@ manifest = PluginManifest(
     description="The kernel: meta, health and the contracts plugins build on.",
 )
 
-HOOKSPEC_MODULES: list[str] = []
+HOOKSPEC_MODULES: list[str] = ["kernel.events.hookspecs"]
 """Further kernel hookspec modules (added as kernel capabilities grow)."""
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations" / "versions"

@@ -6,6 +6,7 @@ from typing import Any
 
 from kernel.audit.models import AuditChainTip, AuditLog
 from kernel.auth.models import User, UserRole
+from kernel.events.models import MODELS as EVENT_MODELS
 from kernel.idempotency import IdempotencyRecord
 from kernel.rbac.models import Grant, PermissionRecord, Role
 from kernel.scheduler import JobRun
@@ -20,5 +21,6 @@ MODELS: list[type[Any]] = [
     AuditChainTip,
     IdempotencyRecord,
     JobRun,
+    *EVENT_MODELS,
 ]
 """Every kernel model class; contributed through the kernel's ``erp_models`` hook."""

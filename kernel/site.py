@@ -75,7 +75,7 @@ def build_site(settings: Settings) -> Site:
     tables = collect_tables(registry)
     migration_dirs = collect_migration_dirs(registry)
     engine = create_db_engine(settings)
-    return Site(
+    site = Site(
         settings=settings,
         registry=registry,
         tables=tables,
@@ -83,3 +83,14 @@ def build_site(settings: Settings) -> Site:
         engine=engine,
         sessions=session_factory(engine),
     )
+    # Services that only receive a session (kernel.events.emit) find their site through it.
+    site.sessions.configure(info={"erp_site": site})
+    return site
+
+
+def site_of(session: Session) -> Site:
+    """The Site whose session factory made ``session`` (RuntimeError for a foreign session)."""
+    site = session.info.get("erp_site")
+    if not isinstance(site, Site):
+        raise RuntimeError("this session was not made by a Site's session factory (site.sessions)")
+    return site

@@ -233,6 +233,12 @@ def make_site(migrated_pg: str, data_dir: Path, redis_url: str) -> Iterator[Site
         return site
 
     yield factory
+    for site in sites:
+        # A client a test left open still runs the embedded relay and worker: stop them before the
+        # tables are emptied under their feet.
+        embedded = site.services.get("events")
+        if embedded is not None:
+            embedded.stop()
     if sites:
         truncate_all(sites[0])
     for site in sites:
@@ -348,3 +354,195 @@ def auth_headers() -> HeadersFactory:
         return login_headers(client, user.username, password)
 
     return factory
+
+
+# --- events -------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def broker_namespace() -> str:
+    """A broker namespace (queue and key prefix) of this test session, so sessions never share queues."""
+    return f"erp_test_{uuid.uuid4().hex[:10]}"
+
+
+def wait_until(condition: Callable[[], Any], timeout: float = 30.0, interval: float = 0.05) -> Any:
+    """Poll ``condition`` until it returns something truthy (returned); AssertionError after ``timeout``."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout:g}s (last value: {result!r})")
+        time.sleep(interval)
+
+
+def drain_events(site: Site, timeout: float = 30.0) -> None:
+    """Publish and handle every event the site owes, in this process, until nothing is left open.
+
+    For plugin tests: emit, commit, ``drain_events(site)``, then assert on the handlers' effects. Uses
+    the in-process broker whatever the site is configured with; failing handlers are retried with the
+    site's policy until they succeed or are dead.
+    """
+    from dramatiq.brokers.stub import StubBroker
+
+    from kernel.events.bus import build_broker
+    from kernel.events.declare import event_registry
+    from kernel.events.delivery import open_count
+    from kernel.events.relay import Relay
+    from kernel.events.worker import site_bus, start_worker
+
+    broker = build_broker(site.settings.model_copy(update={"broker": "inprocess"}))
+    assert isinstance(broker, StubBroker)
+    bus = site_bus(site, broker)
+    worker = start_worker(bus, threads=2)
+    relay = Relay(site, event_registry(site.registry), bus)
+    try:
+
+        def drained() -> bool:
+            relay.run_once()
+            for queue in bus.queues.values():
+                broker.join(queue, fail_fast=False)
+            with site.sessions() as session:
+                return open_count(session)[0] == 0
+
+        wait_until(drained, timeout=timeout, interval=0.02)
+    finally:
+        worker.stop()
+        bus.close()
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """``settings`` as ``ERP_*`` environment variables, for starting ``erp`` in a subprocess."""
+    import json
+
+    env: dict[str, str] = {}
+    for name, field in Settings.model_fields.items():
+        if field.exclude:
+            continue
+        value = getattr(settings, name)
+        if value is None:
+            continue
+        if isinstance(value, list | dict):
+            env[f"ERP_{name.upper()}"] = json.dumps(value)
+        elif isinstance(value, bool):
+            env[f"ERP_{name.upper()}"] = "true" if value else "false"
+        else:
+            env[f"ERP_{name.upper()}"] = str(value)
+    return env
+
+
+class EventWorkerProcess:
+    """``erp worker`` running in a subprocess for a test site: real relay, real worker processes."""
+
+    def __init__(
+        self, settings: Settings, args: list[str], log_path: Path, extra_env: dict[str, str]
+    ) -> None:
+        import subprocess
+        import sys
+
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ERP_")}
+        env.update(settings_env(settings))
+        env.update(extra_env)
+        self.log_path = log_path
+        self._log = log_path.open("ab")
+        erp = Path(sys.executable).with_name("erp")
+        self.proc = subprocess.Popen(
+            [str(erp), "worker", *args],
+            env=env,
+            cwd=str(settings.data_dir),
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+
+    @property
+    def pid(self) -> int:
+        """The supervisor's (and relay's) process id."""
+        return self.proc.pid
+
+    def worker_pids(self) -> list[int]:
+        """Process ids of the current worker processes (children started by multiprocessing)."""
+        pids: list[int] = []
+        task_dir = Path(f"/proc/{self.pid}/task")
+        for task in task_dir.glob("*") if task_dir.exists() else []:
+            try:
+                children = (task / "children").read_text().split()
+            except OSError:
+                continue
+            for child in children:
+                try:
+                    cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
+                except OSError:
+                    continue
+                if b"spawn_main" in cmdline:
+                    pids.append(int(child))
+        return sorted(set(pids))
+
+    def kill_worker(self) -> int:
+        """SIGKILL one worker process (the supervisor starts a new one); returns its pid."""
+        import signal
+
+        pids = wait_until(self.worker_pids, timeout=30)
+        os.kill(pids[0], signal.SIGKILL)
+        return int(pids[0])
+
+    def kill(self) -> None:
+        """SIGKILL the supervisor with its relay and every worker process, as a power cut would."""
+        import contextlib
+        import signal
+
+        for pid in [*self.worker_pids(), self.pid]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        self.proc.wait(timeout=10)
+        self._log.close()
+
+    def stop(self) -> None:
+        """Stop gracefully (SIGTERM), killing whatever is left after 30 seconds."""
+        import subprocess
+
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        if not self._log.closed:
+            self._log.close()
+
+    def log_tail(self, lines: int = 40) -> str:
+        """The end of the subprocess's output (for failure messages)."""
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+@pytest.fixture
+def event_worker(tmp_path: Path) -> Iterator[Callable[..., EventWorkerProcess]]:
+    """Factory: ``event_worker(site.settings, processes=2, threads=4)`` starts ``erp worker`` for a site.
+
+    Keyword ``relay=False`` runs workers only; ``env={...}`` adds environment variables. Every worker
+    started is stopped after the test.
+    """
+    started: list[EventWorkerProcess] = []
+
+    def factory(
+        settings: Settings,
+        *,
+        processes: int = 2,
+        threads: int = 4,
+        relay: bool = True,
+        queues: str = "",
+        env: dict[str, str] | None = None,
+    ) -> EventWorkerProcess:
+        args = ["--processes", str(processes), "--threads", str(threads)]
+        args.append("--relay" if relay else "--no-relay")
+        if queues:
+            args += ["--queues", queues]
+        worker = EventWorkerProcess(settings, args, tmp_path / f"worker-{len(started)}.log", env or {})
+        started.append(worker)
+        return worker
+
+    yield factory
+    for worker in started:
+        worker.stop()

@@ -34,13 +34,14 @@ ensure_venv() {
   fi
   local stamp="$VENV/.erp-installed-${extras:-base}"
   local digest
-  digest="$(cat "$ROOT"/pyproject.toml "$ROOT"/plugins/*/pyproject.toml "$ROOT"/tests/example_plugin/pyproject.toml | sha256sum | cut -c1-16)"
+  digest="$(cat "$ROOT"/pyproject.toml "$ROOT"/plugins/*/pyproject.toml "$ROOT"/tests/example_plugin/pyproject.toml \
+    "$ROOT"/tests/example_audit_plugin/pyproject.toml | sha256sum | cut -c1-16)"
   if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ]; then
     local kernel_spec="$ROOT"
     [ -n "$extras" ] && kernel_spec="$ROOT[$extras]"
     local args=(-e "$kernel_spec")
     for plugin in "$ROOT"/plugins/*/; do args+=(-e "$plugin"); done
-    [ "$extras" = "test" ] && args+=(-e "$ROOT/tests/example_plugin")
+    [ "$extras" = "test" ] && args+=(-e "$ROOT/tests/example_plugin" -e "$ROOT/tests/example_audit_plugin")
     echo "installing the kernel and plugins into $VENV ..." >&2
     "$PY" -m pip install -q "${args[@]}"
     echo "$digest" > "$stamp"

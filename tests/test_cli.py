@@ -129,9 +129,9 @@ def test_db_current_and_heads(tmp_path: Path) -> None:
     assert "pending" in before.stdout
     run_erp("db", "upgrade", cwd=tmp_path, env=env)
     after = run_erp("db", "current", cwd=tmp_path, env=env)
-    assert "pending" not in after.stdout and "example_0001" in after.stdout
+    assert "pending" not in after.stdout and "example_0002" in after.stdout
     heads = run_erp("db", "heads", cwd=tmp_path, env=env)
-    assert [line.split() for line in heads.stdout.splitlines()][-1] == ["example", "example_0001"]
+    assert [line.split() for line in heads.stdout.splitlines()][-1] == ["example", "example_0002"]
     down = run_erp("db", "downgrade", "example", cwd=tmp_path, env=env)
     assert down.returncode == 0, down.stderr
     rows = {

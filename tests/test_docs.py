@@ -35,7 +35,7 @@ def hookspec_names() -> list[tuple[str, str]]:
 
 def documented_sections() -> set[str]:
     text = "\n".join(p.read_text() for p in (ROOT / "docs").glob("*.md"))
-    for readme in ROOT.glob("plugins/*/README.md"):
+    for readme in [*ROOT.glob("plugins/*/README.md"), *ROOT.glob("tests/*/README.md")]:
         text += "\n" + readme.read_text()
     return set(re.findall(r"^###\s+`?(\w+)`?", text, flags=re.MULTILINE))
 

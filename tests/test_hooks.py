@@ -11,7 +11,7 @@ from kernel.site import Site
 
 def test_erp_models_contributes_tables_per_plugin(make_site) -> None:
     site: Site = make_site(["example"])
-    assert [t.name for t in site.tables["example"]] == ["example_note"]
+    assert [t.name for t in site.tables["example"]] == ["example_note", "example_note_event"]
 
 
 def test_erp_migrations_gives_each_plugin_its_branch_directory(make_site) -> None:

@@ -1,5 +1,6 @@
 """Hook implementations of the example plugin."""
 
+import logging
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -10,21 +11,25 @@ from sqlalchemy.orm import Session
 
 from kernel import KERNEL_API_VERSION
 from kernel.config import Settings
+from kernel.events import Event, EventEnvelope
 from kernel.plugins import PluginManifest, hookimpl
 
 manifest = PluginManifest(
     name="example",
     version="0.1.0",
     kernel_api=(KERNEL_API_VERSION,),
+    hookspecs="erp_example.hookspecs",
     description="Example plugin for the kernel's tests.",
 )
+
+log = logging.getLogger("erp_example")
 
 
 @hookimpl
 def erp_models() -> Sequence[type[Any]]:
-    from erp_example.models import Note
+    from erp_example.models import Note, NoteEvent
 
-    return [Note]
+    return [Note, NoteEvent]
 
 
 @hookimpl
@@ -91,3 +96,18 @@ def erp_demo_data(session: Session, settings: Settings) -> None:
 
     if session.scalar(select(Note.id).where(Note.text == "hello from the demo")) is None:
         session.add(Note(text="hello from the demo"))
+
+
+@hookimpl
+def erp_events() -> Sequence[Event[Any]]:
+    from erp_example.events import NOTE_CREATED
+
+    return [NOTE_CREATED]
+
+
+@hookimpl
+def on_note_created(session: Session, event: EventEnvelope[Any]) -> None:
+    from erp_example.models import NoteEvent
+
+    session.add(NoteEvent(event_id=event.id, note_id=event.payload.note_id, request_id=event.request_id))
+    log.info("note %s created", event.payload.note_id, extra={"event_id": str(event.id)})

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, WebSocket
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
+from erp_example import service
 from erp_example.models import Note
 from kernel.audit import record_change
 from kernel.deps import SessionDep, SiteDep
@@ -44,9 +45,7 @@ def create_note(
     """Create a note. Safe to retry with an `Idempotency-Key` header."""
     if body.text == "fail":  # lets tests see what a failed first attempt leaves behind
         raise Conflict("notes saying 'fail' are refused")
-    note = Note(text=body.text)
-    session.add(note)
-    session.flush()
+    note = service.create_note(session, text=body.text)
     record_change(
         session, entity_type="example.note", entity_id=note.id, action="create", new={"text": note.text}
     )
