@@ -13,6 +13,8 @@ from kernel.config import Settings
 from kernel.db import create_db_engine, session_factory, tables_of
 from kernel.plugins import PluginError, PluginRegistry, build_plugin_manager
 
+SESSION_INFO_KEY = "erp.site"
+
 
 @dataclass
 class Site:
@@ -75,7 +77,7 @@ def build_site(settings: Settings) -> Site:
     tables = collect_tables(registry)
     migration_dirs = collect_migration_dirs(registry)
     engine = create_db_engine(settings)
-    return Site(
+    site = Site(
         settings=settings,
         registry=registry,
         tables=tables,
@@ -83,3 +85,15 @@ def build_site(settings: Settings) -> Site:
         engine=engine,
         sessions=session_factory(engine),
     )
+    # Services that call hooks or need the settings (signing keys, site caps) find the site through
+    # the session they are given, so their signatures stay ``fn(session, *, ...)``.
+    site.sessions.configure(info={SESSION_INFO_KEY: site})
+    return site
+
+
+def site_of(session: Session) -> Site:
+    """The Site whose session factory made ``session`` (raises RuntimeError for a foreign session)."""
+    site = session.info.get(SESSION_INFO_KEY)
+    if not isinstance(site, Site):
+        raise RuntimeError("this session was not created by a Site's session factory (site.sessions)")
+    return site
