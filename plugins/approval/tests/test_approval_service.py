@@ -26,10 +26,10 @@ from approval_testkit import (
     status_of,
     submit_as,
 )
-from sqlalchemy import select
-
 from erp_approval import service
 from erp_approval.models import ApprovalDecision, ApprovalRequest
+from sqlalchemy import select
+
 from kernel.errors import Conflict, ErpError, NotFound, PermissionDenied, ValidationFailed
 from kernel.site import Site
 
@@ -173,9 +173,14 @@ def test_submit_refuses_bad_input(site: Site) -> None:
 
 def test_amount_threshold_adds_a_step(site: Site) -> None:
     small = submit_as(site, ADMIN_SEWING, request_type=MATERIAL_DEBT, subject_id=1, amount=Decimal("1000000"))
-    large = submit_as(site, ADMIN_SEWING, request_type=MATERIAL_DEBT, subject_id=2, amount=Decimal("50000000"))
+    large = submit_as(
+        site, ADMIN_SEWING, request_type=MATERIAL_DEBT, subject_id=2, amount=Decimal("50000000")
+    )
     with site.sessions() as session:
-        assert [s.role for s in service.get_request(session, request_id=small).steps] == ["SPV Sewing", "Manager"]
+        assert [s.role for s in service.get_request(session, request_id=small).steps] == [
+            "SPV Sewing",
+            "Manager",
+        ]
         assert [s.role for s in service.get_request(session, request_id=large).steps] == [
             "SPV Sewing",
             "Manager",
