@@ -3,11 +3,18 @@ behind ``erp check`` find tampered decision rows, tampered requests and edited s
 
 from __future__ import annotations
 
-from approval_testkit import ADMIN_SEWING, MANAGER, SPV_SEWING, decide_as, submit_as
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from approval_testkit import ADMIN_SEWING, MANAGER, SPV_SEWING, decide_as, submit_as, tamper
 from erp_approval import service
 from erp_approval.checks import decision_signatures_verify, request_states_match_decisions
 from erp_approval.signing import SigningKey, decision_message
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from kernel.site import Site
 
@@ -40,11 +47,12 @@ def test_decisions_are_signed_and_verify(site: Site) -> None:
 def test_a_tampered_decision_row_is_reported_by_the_signature_check(site: Site) -> None:
     request_id = submit_as(site, ADMIN_SEWING)
     decide_as(site, SPV_SEWING, request_id, "reject", note="quantity too low")
-    with site.engine.begin() as conn:  # someone with database access turns the rejection into an approval
-        conn.execute(
-            text("UPDATE approval_decision SET decision = 'approve', note = '' WHERE request_id = :r"),
-            {"r": request_id},
-        )
+    # Someone with database access turns the rejection into an approval.
+    tamper(
+        site,
+        "UPDATE approval_decision SET decision = 'approve', note = '' WHERE request_id = :r",
+        r=request_id,
+    )
     assert _history(site, request_id)[0] == (1, "approved", False)
     found = _violations(site)
     assert any(f"approval request {request_id} step 1: the signature" in m for m in found)
@@ -84,16 +92,45 @@ def test_an_edited_request_state_is_reported(site: Site) -> None:
     ]
 
 
-def test_erp_check_runs_the_approval_checks(site: Site) -> None:
+def test_erp_check_verifies_every_signature(site: Site, tmp_path: Path) -> None:
     checks = [
         c for plugin, cs in site.registry.collect("erp_checks") if plugin.name == "approval" for c in cs
     ]
     assert [c.__name__ for c in checks] == ["decision_signatures_verify", "request_states_match_decisions"]
     request_id = submit_as(site, ADMIN_SEWING)
     decide_as(site, SPV_SEWING, request_id)
-    with site.engine.begin() as conn:
-        conn.execute(
-            text("UPDATE approval_decision SET approver_id = 99 WHERE request_id = :r"), {"r": request_id}
+
+    def erp_check() -> subprocess.CompletedProcess[str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ERP_")}
+        env.update(
+            ERP_DATABASE_URL=site.settings.database_url,
+            ERP_SECRET_KEY=site.settings.secret_key,
+            ERP_PLUGINS='["approval"]',
+            ERP_DATA_DIR=str(tmp_path),
+            ERP_LOG_JSON="false",
         )
-    with site.sessions() as session:
-        assert len([m for check in checks for m in check(session)]) == 1
+        erp = str(Path(sys.executable).parent / "erp")
+        return subprocess.run(
+            [erp, "check"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+        )
+
+    passed = erp_check()
+    assert passed.returncode == 0, passed.stdout + passed.stderr
+    assert "[approval] decision_signatures_verify: ok" in passed.stdout
+
+    tamper(site, "UPDATE approval_decision SET approver_id = 99 WHERE request_id = :r", r=request_id)
+    failed = erp_check()
+    assert failed.returncode == 1
+    assert "[approval] decision_signatures_verify: 1 violation(s)" in failed.stdout
+    assert f"approval request {request_id} step 1: the signature" in failed.stdout
+
+
+@pytest.mark.parametrize(
+    "statement", ["UPDATE approval_decision SET note = 'edited'", "DELETE FROM approval_decision"]
+)
+def test_the_database_refuses_to_change_a_decision(site: Site, statement: str) -> None:
+    request_id = submit_as(site, ADMIN_SEWING)
+    decide_as(site, SPV_SEWING, request_id, note="ok")
+    with pytest.raises(DBAPIError, match="append-only"), site.engine.begin() as conn:
+        conn.execute(text(statement))
+    assert _history(site, request_id)[0] == (1, "approved", True)
