@@ -25,6 +25,7 @@ from kernel.site import Site, site_of
 
 DEPARTMENT_PLACEHOLDER = "{department}"
 REGISTRY_CACHE_KEY = "approval.policy_defaults"
+MAX_NAME = 100  # role and step names, as stored on request steps
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,10 @@ def parse_steps(raw: Iterable[Mapping[str, Any]], *, where: str) -> list[dict[st
         if not role:
             errors.append({"field": f"{where}[{i}].role", "message": "a step needs a role"})
             continue
+        name = str(item.get("name", "")).strip()
+        for key, text in (("role", role), ("name", name)):
+            if len(text) > MAX_NAME:
+                errors.append({"field": f"{where}[{i}].{key}", "message": f"at most {MAX_NAME} characters"})
         unknown = set(item) - {"role", "department_scoped", "min_amount", "name"}
         if unknown:
             errors.append({"field": f"{where}[{i}]", "message": f"unknown keys {sorted(unknown)}"})
@@ -98,9 +103,7 @@ def parse_steps(raw: Iterable[Mapping[str, Any]], *, where: str) -> list[dict[st
             else:
                 if not min_amount.is_finite() or min_amount < 0:
                     errors.append({"field": f"{where}[{i}].min_amount", "message": "must be >= 0"})
-        step = Step(
-            role=role, department_scoped=scoped, min_amount=min_amount, name=str(item.get("name", ""))
-        )
+        step = Step(role=role, department_scoped=scoped, min_amount=min_amount, name=name)
         steps.append(step.as_dict())
     if not steps and not errors:
         errors.append({"field": where, "message": "a policy needs at least one step"})

@@ -118,6 +118,8 @@ def test_policy_update_refuses_bad_chains(site: Site) -> None:
         _update(site, SPK_EDIT, [{"role": "Manager", "min_amount": 10}])  # nothing applies below 10
     with pytest.raises(ValidationFailed):
         _update(site, SPK_EDIT, [{"role": "Manager", "level": 1}])
+    with pytest.raises(ValidationFailed):
+        _update(site, SPK_EDIT, [{"role": "M" * 101}])
     with pytest.raises(NotFound):
         _update(site, "testowner.nothing", [{"role": "Manager"}])
 
