@@ -7,16 +7,19 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import fastapi.routing
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 
 import kernel
 from kernel.api import health
+from kernel.audit.middleware import AuditMiddleware
 from kernel.config import Settings, load_settings
 from kernel.logs import configure_logging
 from kernel.middleware import RequestContextMiddleware
 from kernel.problems import install_problem_handlers
+from kernel.rbac import check_routes, public
+from kernel.rbac.permissions import declared_permissions
 from kernel.site import Site, build_site
 
 API_PREFIX = "/api/v1"
@@ -79,6 +82,15 @@ def _embed_scheduler(site: Site) -> None:
     site.services.setdefault("on_shutdown", []).append(stop)
 
 
+def _sync_permissions(site: Site) -> None:
+    """Record the declared permissions in the database (new ones with their default grants)."""
+    from kernel.db import unit_of_work
+    from kernel.rbac.sync import sync_permissions
+
+    with unit_of_work(site.sessions) as session:
+        sync_permissions(session, declared_permissions(site), production=site.settings.env == "production")
+
+
 def create_app(settings: Settings | None = None, site: Site | None = None) -> FastAPI:
     """Build the app for ``settings`` (loaded from the environment when omitted).
 
@@ -90,6 +102,10 @@ def create_app(settings: Settings | None = None, site: Site | None = None) -> Fa
     site.services.setdefault("readiness", _readiness(settings))
     if settings.broker == "inprocess" and settings.embedded_background:
         _embed_scheduler(site)
+    # Auth: permissions are collected (duplicates refused) before any route is mounted.
+    permissions = declared_permissions(site)
+    if _sync_permissions not in site.services.setdefault("on_startup", []):
+        site.services["on_startup"].insert(0, _sync_permissions)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -119,8 +135,9 @@ def create_app(settings: Settings | None = None, site: Site | None = None) -> Fa
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
             allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"],
         )
+    app.add_middleware(AuditMiddleware, site=site, api_prefix=API_PREFIX)
     app.add_middleware(RequestContextMiddleware)
-    app.include_router(health.router)
+    app.include_router(health.router, dependencies=[Depends(public())])
     for plugin, routers in site.registry.collect("erp_routers"):
         prefix = API_PREFIX + (f"/{plugin.manifest.prefix}" if plugin.manifest.prefix else "")
         for router in routers or []:
@@ -128,6 +145,8 @@ def create_app(settings: Settings | None = None, site: Site | None = None) -> Fa
     for plugin, routers in site.registry.collect("erp_websockets"):
         for router in routers or []:
             app.include_router(router, prefix=f"/ws/{plugin.manifest.prefix}")
+    # Every route names its permission (or is public); unknown permission names stop start-up here.
+    check_routes(app, set(permissions), API_PREFIX)
     return app
 
 

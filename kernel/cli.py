@@ -263,6 +263,136 @@ def demo() -> None:
     with unit_of_work(site.sessions) as session:
         for plugin, _ in site.registry.collect("erp_demo_data", session=session, settings=site.settings):
             click.echo(f"demo data loaded: {plugin.name}")
+    _demo_users(site)
+
+
+# --- users, audit (kernel.auth, kernel.audit) ---------------------------------------------------
+
+
+def _sync_permissions(site: Site) -> None:
+    from kernel.db import unit_of_work
+    from kernel.rbac.permissions import declared_permissions
+    from kernel.rbac.sync import sync_permissions
+
+    with unit_of_work(site.sessions) as session:
+        sync_permissions(session, declared_permissions(site), production=site.settings.env == "production")
+
+
+def _demo_users(site: Site) -> None:
+    """One demo user per role, on the embedded default only; each password is printed once."""
+    import secrets
+
+    from sqlalchemy import select
+
+    from kernel.auth.models import User
+    from kernel.auth.runtime import auth_runtime
+    from kernel.auth.users import create_user
+    from kernel.db import unit_of_work
+    from kernel.rbac import ROLES
+
+    if not site.settings.is_sqlite:
+        click.echo("demo users are only created on the embedded default (SQLite); none created", err=True)
+        return
+    _sync_permissions(site)
+    with unit_of_work(site.sessions) as session:
+        for role in ROLES:
+            username = "demo." + role.lower().replace(" ", ".")
+            if session.scalar(select(User.id).where(User.username == username)) is not None:
+                continue
+            password = secrets.token_urlsafe(12)
+            create_user(
+                session,
+                auth_runtime(site),
+                actor=None,
+                username=username,
+                full_name=f"Demo {role}",
+                email=None,
+                department=None,
+                roles=[role],
+                password=password,
+            )
+            click.echo(f"demo user {username:<28} role {role:<20} password {password}")
+
+
+@cli.group()
+def users() -> None:
+    """User accounts (everything else is done through the API by an administrator)."""
+
+
+@users.command("create")
+@click.argument("username")
+@click.option("--role", "roles", multiple=True, required=True, help="A role (repeat for several).")
+@click.option("--department", default=None, help="The user's department (set by department roles).")
+@click.option("--full-name", default=None, help="Full name (default: the username).")
+@click.option("--email", default=None, help="Email address.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin.")
+@friendly
+def users_create(
+    username: str,
+    roles: tuple[str, ...],
+    department: str | None,
+    full_name: str | None,
+    email: str | None,
+    password_stdin: bool,
+) -> None:
+    """Create a user, e.g. the first administrator.
+
+    echo "$PASSWORD" | erp users create admin --role Superadmin --password-stdin
+    """
+    from kernel.auth.runtime import auth_runtime
+    from kernel.auth.users import create_user
+    from kernel.db import unit_of_work
+    from kernel.errors import ErpError
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    site = _site()
+    _sync_permissions(site)
+    try:
+        with unit_of_work(site.sessions) as session:
+            user = create_user(
+                session,
+                auth_runtime(site),
+                actor=None,
+                username=username,
+                full_name=full_name or username,
+                email=email,
+                department=department,
+                roles=list(roles),
+                password=password,
+            )
+    except ErpError as exc:
+        raise CliError(exc.detail) from None
+    click.echo(f"created user {user.username} (id {user.id}) with role(s) {', '.join(user.roles)}")
+
+
+@cli.group()
+def audit() -> None:
+    """The tamper-evident audit trail."""
+
+
+@audit.command("verify")
+@friendly
+def audit_verify() -> None:
+    """Check every hash chain of the audit trail; names the first broken link of each, exit status 1."""
+    from sqlalchemy import func, select
+
+    from kernel.audit.chain import verify
+    from kernel.audit.models import AuditLog
+
+    site = _site()
+    with site.sessions() as session:
+        broken = list(verify(session))
+        rows = session.scalar(select(func.count()).select_from(AuditLog)) or 0
+        chains = session.scalar(select(func.count(func.distinct(AuditLog.chain)))) or 0
+    for link in broken:
+        click.echo(f"BROKEN {link.message}")
+    if broken:
+        click.echo(f"audit trail tampered: {len(broken)} chain(s) broken", err=True)
+        sys.exit(1)
+    click.echo(f"audit trail intact: {rows} row(s) in {chains} chain(s)")
 
 
 @cli.command()

@@ -53,6 +53,29 @@ class Settings(BaseSettings):
     log_json: bool = True
     site_name: str = "ERP"
 
+    # --- authentication (kernel.auth) ---
+    access_token_minutes: int = Field(default=15, ge=1, le=60, description="Lifetime of an access JWT.")
+    refresh_token_hours: int = Field(
+        default=12, ge=1, le=24 * 30, description="Lifetime of a session (its refresh tokens): a shift."
+    )
+    jwt_issuer: str = "erp"
+    jwt_audience: str = "erp-api"
+    # OWASP's Argon2id floor is m=19 MiB, t=2, p=1: nothing weaker is accepted.
+    password_time_cost: int = Field(default=2, ge=2, le=20)
+    password_memory_kib: int = Field(default=19456, ge=19456, le=1024 * 1024)
+    login_max_failures_per_account: int = Field(default=5, ge=1, le=1000)
+    login_max_failures_per_address: int = Field(default=30, ge=1, le=100000)
+    login_lockout_seconds: int = Field(
+        default=900, ge=1, le=86400, description="Window in which failures count; lockout after the limit."
+    )
+    # --- audit trail (kernel.audit) ---
+    audit_chains: int = Field(
+        default=16,
+        ge=1,
+        le=1024,
+        description="Independent hash chains; writers on different chains never wait.",
+    )
+
     # Not configurable: records how the secret key was obtained, for the production check.
     secret_key_generated: bool = Field(default=False, exclude=True)
 
@@ -76,6 +99,15 @@ class Settings(BaseSettings):
             if name in seen:
                 raise ValueError(f"plugin {name!r} is listed twice")
             seen.add(name)
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _no_wildcard_origin(cls, value: list[str]) -> list[str]:
+        # The API allows credentials (Authorization header), and "*" with credentials lets any site
+        # drive a logged-in browser: origins must be listed one by one.
+        if any(origin.strip() == "*" for origin in value):
+            raise ValueError('"*" is refused because credentials are allowed; list each origin')
         return value
 
     @property

@@ -43,5 +43,14 @@ def erp_migrations() -> Path:
 @hookimpl
 def erp_routers() -> Sequence[APIRouter]:
     from kernel.api import meta
+    from kernel.audit.routes import router as audit_router
+    from kernel.auth.routes import auth_router, roles_router, users_router
 
-    return [meta.router]
+    return [meta.router, auth_router, users_router, roles_router, audit_router]
+
+
+@hookimpl
+def erp_permissions() -> Sequence[Any]:
+    from kernel.rbac.kernel_permissions import KERNEL_PERMISSIONS
+
+    return KERNEL_PERMISSIONS

@@ -5,25 +5,26 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
 from sqlalchemy.orm import Session
+from starlette.requests import HTTPConnection
 
 from kernel.config import Settings
 from kernel.site import Site
 
 
-def get_site(request: Request) -> Site:
+def get_site(request: HTTPConnection) -> Site:
     """The Site the app was built for."""
     site: Site = request.app.state.site
     return site
 
 
-def get_settings(request: Request) -> Settings:
+def get_settings(request: HTTPConnection) -> Settings:
     """The site settings."""
     return get_site(request).settings
 
 
-def get_session(request: Request) -> Iterator[Session]:
+def get_session(request: HTTPConnection) -> Iterator[Session]:
     """The request's unit of work: commit when the route returns, roll back on any error.
 
     Used with ``scope="function"`` so the commit happens before the response is sent: a client never

@@ -1,4 +1,5 @@
 # mypy: disable-error-code="empty-body"
+# (hookspecs are signatures with docstrings: their bodies are empty on purpose)
 """Kernel hookspecs: what a plugin can contribute to the kernel.
 
 Every hook here is documented in ``docs/plugins.md`` and exercised by a test; a meta-test fails
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from kernel.config import Settings
+    from kernel.rbac import Permission
     from kernel.scheduler import PeriodicJob
 
 hookspec = pluggy.HookspecMarker("erp")
@@ -77,6 +79,25 @@ def erp_websockets() -> Sequence[APIRouter]:
     ``async`` and usually relay a ``kernel.realtime`` channel to the client.
 
     :returns: routers with ``@router.websocket(...)`` endpoints.
+    """
+
+
+# --- access control -----------------------------------------------------------------------------
+
+
+@hookspec
+def erp_permissions() -> Sequence[Permission]:
+    """Return the permissions the plugin's routes and services check (``kernel.rbac.Permission``).
+
+    Called once while the app is built (and by ``erp users create`` / ``erp demo``). Each name is
+    ``<plugin>.<resource>.<action>`` and starts with the plugin's own name; a name declared twice, a
+    malformed name or a default grant to an unknown role stops start-up with a PluginError naming the
+    plugin. At start-up, permissions the database has never seen are recorded with their
+    ``default_roles`` (plus Superadmin, and Developer outside production); permissions already known
+    keep the grants an administrator gave them. ``require("<name>")`` on a route must name a permission
+    declared here, or the app refuses to build.
+
+    :returns: the plugin's permissions, in any order.
     """
 
 

@@ -140,8 +140,12 @@ def get_idempotency(
     if key is None:
         yield Idempotency(session, None)
         return
-    # Keys are per user: one user's key never replays another user's response.
-    scope = str(getattr(request.state, "erp_user_id", "") or "")
+    # Keys are per user: one user's key never replays another user's response. The route's permission
+    # guard must run first (declare it before this dependency) so the caller is known.
+    principal = getattr(request.state, "erp_principal", None)
+    if principal is None and "authorization" in request.headers:
+        raise RuntimeError(f"route {request.url.path}: declare the permission guard before IdempotencyDep")
+    scope = str(principal.user_id) if principal is not None else ""
     record = claim(
         session, scope=scope, key=key, method=request.method, path=request.url.path, fingerprint=fingerprint
     )

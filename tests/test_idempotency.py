@@ -4,8 +4,17 @@ from __future__ import annotations
 
 import threading
 
+import pytest
 from erp_example.models import Note
 from sqlalchemy import func, select
+
+
+@pytest.fixture
+def client(make_client, auth_headers):
+    """The example plugin's app, signed in as a Warehouse Admin (who may create notes)."""
+    client = make_client(["example"])
+    client.headers.update(auth_headers(client, "Warehouse Admin"))
+    return client
 
 
 def count_notes(client) -> int:
@@ -13,8 +22,17 @@ def count_notes(client) -> int:
         return int(session.scalar(select(func.count()).select_from(Note)))
 
 
-def test_same_key_replays_the_first_response(make_client) -> None:
-    client = make_client(["example"])
+def test_keys_are_per_user(client, auth_headers) -> None:
+    headers = {"Idempotency-Key": "shared"}
+    first = client.post("/api/v1/example/notes", json={"text": "mine"}, headers=headers)
+    other_user = auth_headers(client, "Warehouse Admin")
+    second = client.post("/api/v1/example/notes", json={"text": "mine"}, headers={**headers, **other_user})
+    assert first.status_code == second.status_code == 201
+    assert "idempotency-replayed" not in second.headers  # another user's key never replays my response
+    assert first.json()["id"] != second.json()["id"]
+
+
+def test_same_key_replays_the_first_response(client) -> None:
     headers = {"Idempotency-Key": "k-1"}
     first = client.post("/api/v1/example/notes", json={"text": "once"}, headers=headers)
     second = client.post("/api/v1/example/notes", json={"text": "once"}, headers=headers)
@@ -25,15 +43,13 @@ def test_same_key_replays_the_first_response(make_client) -> None:
     assert count_notes(client) == 1
 
 
-def test_without_a_key_every_request_writes(make_client) -> None:
-    client = make_client(["example"])
+def test_without_a_key_every_request_writes(client) -> None:
     for _ in range(2):
         assert client.post("/api/v1/example/notes", json={"text": "twice"}).status_code == 201
     assert count_notes(client) == 2
 
 
-def test_same_key_with_a_different_body_is_refused(make_client) -> None:
-    client = make_client(["example"])
+def test_same_key_with_a_different_body_is_refused(client) -> None:
     headers = {"Idempotency-Key": "k-2"}
     assert client.post("/api/v1/example/notes", json={"text": "a"}, headers=headers).status_code == 201
     other = client.post("/api/v1/example/notes", json={"text": "b"}, headers=headers)
@@ -42,8 +58,7 @@ def test_same_key_with_a_different_body_is_refused(make_client) -> None:
     assert count_notes(client) == 1
 
 
-def test_a_failed_first_attempt_leaves_the_key_free(make_client) -> None:
-    client = make_client(["example"])
+def test_a_failed_first_attempt_leaves_the_key_free(client) -> None:
     headers = {"Idempotency-Key": "k-3"}
     assert client.post("/api/v1/example/notes", json={"text": "fail"}, headers=headers).status_code == 409
     # The failure rolled back its claim: the same key with a corrected body... is a different request,
@@ -53,15 +68,13 @@ def test_a_failed_first_attempt_leaves_the_key_free(make_client) -> None:
     assert count_notes(client) == 1
 
 
-def test_malformed_key_is_a_422(make_client) -> None:
-    client = make_client(["example"])
+def test_malformed_key_is_a_422(client) -> None:
     resp = client.post("/api/v1/example/notes", json={"text": "x"}, headers={"Idempotency-Key": "x" * 201})
     assert resp.status_code == 422
     assert count_notes(client) == 0
 
 
-def test_concurrent_duplicates_write_once_and_answer_alike(make_client) -> None:
-    client = make_client(["example"])
+def test_concurrent_duplicates_write_once_and_answer_alike(client) -> None:
     results: list[tuple[int, dict]] = []
     lock = threading.Lock()
     barrier = threading.Barrier(8)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
+import pytest
 from erp_example.models import Note
 from fastapi.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
 
 from kernel.realtime import InProcessBroadcaster, RedisBroadcaster, get_broadcaster, publish_after_commit
 
@@ -57,12 +60,31 @@ def test_publish_after_commit_only(make_site) -> None:
     assert sent == [("c", {"n": 2}), ("c", {"n": 3})]
 
 
-def test_erp_websockets_pushes_created_notes_to_a_client(make_app) -> None:
+def test_erp_websockets_pushes_created_notes_to_a_client(make_app, auth_headers) -> None:
     app = make_app(["example"])
     assert get_broadcaster(app.state.site).__class__ is RedisBroadcaster
-    with TestClient(app) as client, client.websocket_connect("/ws/example/notes") as ws:
-        import time
+    with TestClient(app) as client:
+        writer = auth_headers(client, "Warehouse Admin")
+        token = auth_headers(client, "Security")["Authorization"].split()[1]
+        # Browsers authenticate a WebSocket with the subprotocols "bearer, <token>".
+        with client.websocket_connect("/ws/example/notes", subprotocols=["bearer", token]) as ws:
+            assert ws.accepted_subprotocol == "bearer"
+            time.sleep(0.3)  # subscription in place
+            created = client.post("/api/v1/example/notes", json={"text": "live"}, headers=writer).json()
+            assert ws.receive_json() == created
 
-        time.sleep(0.3)  # subscription in place
-        created = client.post("/api/v1/example/notes", json={"text": "live"}).json()
-        assert ws.receive_json() == created
+
+@pytest.mark.parametrize("who", ["nobody", "bad token", "no permission"])
+def test_websocket_refuses_callers_without_the_permission(make_app, auth_headers, who: str) -> None:
+    app = make_app(["example"])
+    with TestClient(app) as client:
+        headers = {
+            "nobody": {},
+            "bad token": {"Authorization": "Bearer not-a-jwt"},
+            "no permission": auth_headers(client, "QC Inspector"),
+        }[who]
+        with (
+            pytest.raises(WebSocketDisconnect),
+            client.websocket_connect("/ws/example/notes", headers=headers),
+        ):
+            pass

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 
 from kernel.deps import SiteDep
+from kernel.rbac import require
 
 router = APIRouter(prefix="/meta", tags=["meta"])
 
@@ -26,7 +27,12 @@ class PluginList(BaseModel):
     items: list[PluginInfo]
 
 
-@router.get("/plugins", response_model=PluginList, summary="Enabled plugins")
+@router.get(
+    "/plugins",
+    response_model=PluginList,
+    summary="Enabled plugins",
+    dependencies=[Depends(require("kernel.meta.view"))],
+)
 def list_plugins(site: SiteDep) -> PluginList:
     """The plugins enabled at this site, in load order, with version and requirements."""
     items = [

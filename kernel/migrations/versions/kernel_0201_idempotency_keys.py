@@ -1,7 +1,7 @@
 """kernel: idempotency keys
 
 Revision ID: kernel_0201
-Revises: kernel_0001
+Revises: kernel_0003
 Create Date: 2026-11-24 19:53:28.077093
 """
 
@@ -14,7 +14,7 @@ import kernel.db
 
 
 revision: str = 'kernel_0201'
-down_revision: str | Sequence[str] | None = 'kernel_0001'
+down_revision: str | Sequence[str] | None = 'kernel_0003'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

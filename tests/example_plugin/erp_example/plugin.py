@@ -46,6 +46,18 @@ def erp_websockets() -> Sequence[Any]:
     return [ws_router]
 
 
+@hookimpl
+def erp_permissions() -> Sequence[Any]:
+    from kernel.rbac import Permission
+
+    return [
+        Permission(
+            "example.notes.view", "Read notes.", default_roles=("Manager", "Warehouse Admin", "Security")
+        ),
+        Permission("example.notes.create", "Write notes.", default_roles=("Warehouse Admin",)),
+    ]
+
+
 def notes_not_blank(session: Session) -> Iterable[str]:
     """Every note has some text."""
     from erp_example.models import Note

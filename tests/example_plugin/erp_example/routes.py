@@ -1,16 +1,19 @@
-"""The example plugin's routes, mounted by the kernel under /api/v1/example."""
+"""The example plugin's routes, mounted by the kernel under /api/v1/example (and /ws/example)."""
 
 from datetime import datetime
+from typing import Annotated
 
-from fastapi import APIRouter, WebSocket
+from fastapi import APIRouter, Depends, WebSocket
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from erp_example.models import Note
+from kernel.audit import record_change
 from kernel.deps import SessionDep, SiteDep
 from kernel.errors import Conflict, NotFound
 from kernel.idempotency import IdempotencyDep
-from kernel.realtime import get_broadcaster, publish_after_commit
+from kernel.rbac import Principal, require, require_ws
+from kernel.realtime import accept, get_broadcaster, publish_after_commit
 
 router = APIRouter(prefix="/notes", tags=["example"])
 ws_router = APIRouter()
@@ -31,20 +34,31 @@ class NoteOut(BaseModel):
 
 
 @router.post("", status_code=201, response_model=NoteOut)
-def create_note(body: NoteIn, session: SessionDep, idem: IdempotencyDep, site: SiteDep) -> NoteOut:
+def create_note(
+    body: NoteIn,
+    session: SessionDep,
+    principal: Annotated[Principal, Depends(require("example.notes.create"))],
+    idem: IdempotencyDep,
+    site: SiteDep,
+) -> NoteOut:
     """Create a note. Safe to retry with an `Idempotency-Key` header."""
     if body.text == "fail":  # lets tests see what a failed first attempt leaves behind
         raise Conflict("notes saying 'fail' are refused")
     note = Note(text=body.text)
     session.add(note)
     session.flush()
+    record_change(
+        session, entity_type="example.note", entity_id=note.id, action="create", new={"text": note.text}
+    )
     out = NoteOut(id=note.id, text=note.text, created_at=note.created_at)
     publish_after_commit(session, get_broadcaster(site), "example.notes", out.model_dump(mode="json"))
     return idem.remember(out, status_code=201)
 
 
 @router.get("/{note_id}", response_model=NoteOut)
-def get_note(note_id: int, session: SessionDep) -> NoteOut:
+def get_note(
+    note_id: int, session: SessionDep, principal: Annotated[Principal, Depends(require("example.notes.view"))]
+) -> NoteOut:
     """Read a note."""
     note = session.scalar(select(Note).where(Note.id == note_id))
     if note is None:
@@ -53,9 +67,10 @@ def get_note(note_id: int, session: SessionDep) -> NoteOut:
 
 
 @ws_router.websocket("/notes")
-async def watch_notes(websocket: WebSocket) -> None:
+async def watch_notes(
+    websocket: WebSocket, principal: Annotated[Principal, Depends(require_ws("example.notes.view"))]
+) -> None:
     """Push every note created from now on (channel ``example.notes``)."""
-    site = websocket.app.state.site
-    await websocket.accept()
-    async for message in get_broadcaster(site).subscribe("example.notes"):
+    await accept(websocket)
+    async for message in get_broadcaster(websocket.app.state.site).subscribe("example.notes"):
         await websocket.send_json(message)
