@@ -39,6 +39,20 @@ def erp_migrations() -> Path:
 
 
 @hookimpl
+def erp_permissions() -> Sequence[Any]:
+    from erp_approval.permissions import PERMISSIONS
+
+    return PERMISSIONS
+
+
+@hookimpl
+def erp_routers() -> Sequence[Any]:
+    from erp_approval.routes import router
+
+    return [router]
+
+
+@hookimpl
 def erp_checks() -> Sequence[Any]:
     from erp_approval.checks import decision_signatures_verify, request_states_match_decisions
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from erp_approval.models import DECISIONS, ApprovalDecision, ApprovalRequest, ApprovalRequestStep
 from erp_approval.policies import chain_for, effective_policy
 from erp_approval.signing import SigningKey, canonical_json, payload_hash, sign, verify
+from kernel.audit import record_change
 from kernel.clock import utcnow
 from kernel.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from kernel.site import Site, site_of
@@ -122,6 +123,18 @@ def submit(
         ApprovalRequestStep(request_id=request.id, step=i, **step) for i, step in enumerate(chain, start=1)
     )
     session.flush()
+    record_change(
+        session,
+        entity_type="approval.request",
+        entity_id=request.id,
+        action="submit",
+        new={
+            "request_type": request_type,
+            "subject": [subject_plugin, subject_entity, subject_id],
+            "steps": [s["role"] for s in chain],
+            "requested_by": requested_by,
+        },
+    )
     return request
 
 
@@ -251,6 +264,20 @@ def decide(
             f"step {step.step} of approval request {request.id} was decided concurrently"
         ) from None
 
+    record_change(
+        session,
+        entity_type="approval.request",
+        entity_id=request.id,
+        action=decision,
+        old={"status": "pending", "step": step.step},
+        new={
+            "step": step.step,
+            "role": step.role,
+            "decision": decision,
+            "note": note,
+            "signature": record.signature,
+        },
+    )
     last = step.step == max(s.step for s in request.steps)
     if decision == "reject" or last:
         request.status = "rejected" if decision == "reject" else "approved"
@@ -274,6 +301,14 @@ def cancel(session: Session, *, request_id: int, user_id: int) -> ApprovalReques
         raise PermissionDenied("only the requester can cancel an approval request")
     if request.status != "pending":
         raise Conflict(f"approval request {request.id} is already {request.status}")
+    record_change(
+        session,
+        entity_type="approval.request",
+        entity_id=request.id,
+        action="cancel",
+        old={"status": "pending", "step": request.current_step},
+        new={"status": "cancelled"},
+    )
     request.status = "cancelled"
     request.current_step = None
     request.closed_at = utcnow()
