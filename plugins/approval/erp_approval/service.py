@@ -503,3 +503,32 @@ def history(session: Session, *, request: ApprovalRequest) -> list[HistoryEntry]
 def current_step(request: ApprovalRequest) -> ApprovalRequestStep | None:
     """The step awaiting a decision (None once the request is closed)."""
     return next((s for s in request.steps if s.step == request.current_step), None)
+
+
+def current_approvers(session: Session, *, request: ApprovalRequest) -> list[int]:
+    """Ids of the active users who may decide the request's current step now (empty once closed).
+
+    The same rule as ``decidable_by``, seen from the request: they hold the step's role, belong to the
+    request's department when the step is scoped, are not the requester (unless allowed) and have not
+    decided another step of it. These, and only these, are the people to notify.
+    """
+    from kernel.auth.models import User, UserRole
+
+    step = current_step(request)
+    if step is None:
+        return []
+    query = (
+        select(User.id)
+        .join(UserRole, UserRole.user_id == User.id)
+        .where(User.is_active.is_(True), UserRole.role_name == step.role)
+        .where(
+            ~User.id.in_(
+                select(ApprovalDecision.approver_id).where(ApprovalDecision.request_id == request.id)
+            )
+        )
+    )
+    if step.department_scoped:
+        query = query.where(User.department == request.requester_department)
+    if not request.allow_self_approval:
+        query = query.where(User.id != request.requested_by)
+    return list(session.scalars(query.distinct().order_by(User.id)))

@@ -260,3 +260,23 @@ def test_policies_for_administrators(client: TestClient, sign_in) -> None:
     assert [s["role"] for s in kept["steps"]] == ["SPV Sewing", "Manager"]  # started before the change
     fresh = client.get(f"{API}/{submit(client, requester, subject_id=5)}", headers=requester.headers).json()
     assert [s["role"] for s in fresh["steps"]] == ["SPV Sewing", "Manager", "Finance Manager"]
+
+
+def test_current_approvers_are_exactly_who_may_decide_the_step(client: TestClient, sign_in) -> None:
+    site: Site = client.app.state.site  # type: ignore[attr-defined]
+    spv, spv2 = sign_in("SPV Sewing"), sign_in("SPV Sewing")
+    sign_in("SPV Cutting")
+    managers = [sign_in("Manager"), sign_in("Manager")]
+    request_id = submit(client, spv)  # an SPV requests: they must not be asked to approve it
+
+    def approvers() -> list[int]:
+        with site.sessions() as session:
+            return service.current_approvers(
+                session, request=service.get_request(session, request_id=request_id)
+            )
+
+    assert approvers() == [spv2.id]
+    assert client.post(f"{API}/{request_id}/approve", headers=spv2.headers).status_code == 200
+    assert approvers() == sorted(m.id for m in managers)
+    assert client.post(f"{API}/{request_id}/approve", headers=managers[0].headers).status_code == 200
+    assert approvers() == []
