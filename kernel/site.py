@@ -13,6 +13,8 @@ from kernel.config import Settings
 from kernel.db import create_db_engine, session_factory, tables_of
 from kernel.plugins import PluginError, PluginRegistry, build_plugin_manager
 
+SESSION_INFO_KEY = "erp.site"
+
 
 @dataclass
 class Site:
@@ -83,14 +85,15 @@ def build_site(settings: Settings) -> Site:
         engine=engine,
         sessions=session_factory(engine),
     )
-    # Services that only receive a session (kernel.events.emit) find their site through it.
-    site.sessions.configure(info={"erp_site": site})
+    # Services that call hooks or need the settings (signing keys, site caps) find the site through
+    # the session they are given, so their signatures stay ``fn(session, *, ...)``.
+    site.sessions.configure(info={SESSION_INFO_KEY: site})
     return site
 
 
 def site_of(session: Session) -> Site:
-    """The Site whose session factory made ``session`` (RuntimeError for a foreign session)."""
-    site = session.info.get("erp_site")
+    """The Site whose session factory made ``session`` (raises RuntimeError for a foreign session)."""
+    site = session.info.get(SESSION_INFO_KEY)
     if not isinstance(site, Site):
-        raise RuntimeError("this session was not made by a Site's session factory (site.sessions)")
+        raise RuntimeError("this session was not created by a Site's session factory (site.sessions)")
     return site
