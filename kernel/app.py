@@ -61,6 +61,24 @@ def _readiness(settings: Settings) -> dict[str, Any]:
     return checks
 
 
+def _embed_scheduler(site: Site) -> None:
+    """Embedded mode: the API process also runs the periodic jobs (no `erp scheduler` needed)."""
+    from kernel.scheduler import Scheduler
+
+    holder: dict[str, Scheduler] = {}
+
+    def start(site: Site) -> None:
+        holder["scheduler"] = Scheduler(site)
+        holder["scheduler"].start()
+
+    def stop(site: Site) -> None:
+        if "scheduler" in holder:
+            holder["scheduler"].stop()
+
+    site.services.setdefault("on_startup", []).append(start)
+    site.services.setdefault("on_shutdown", []).append(stop)
+
+
 def create_app(settings: Settings | None = None, site: Site | None = None) -> FastAPI:
     """Build the app for ``settings`` (loaded from the environment when omitted).
 
@@ -70,6 +88,8 @@ def create_app(settings: Settings | None = None, site: Site | None = None) -> Fa
     settings = settings or load_settings()
     site = site or build_site(settings)
     site.services.setdefault("readiness", _readiness(settings))
+    if settings.broker == "inprocess" and settings.embedded_background:
+        _embed_scheduler(site)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -105,6 +125,9 @@ def create_app(settings: Settings | None = None, site: Site | None = None) -> Fa
         prefix = API_PREFIX + (f"/{plugin.manifest.prefix}" if plugin.manifest.prefix else "")
         for router in routers or []:
             app.include_router(router, prefix=prefix)
+    for plugin, routers in site.registry.collect("erp_websockets"):
+        for router in routers or []:
+            app.include_router(router, prefix=f"/ws/{plugin.manifest.prefix}")
     return app
 
 

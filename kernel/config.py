@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     broker: Literal["inprocess", "redis", "rabbitmq", "stub"] = "inprocess"
     broker_url: str = ""
     secret_key: str = ""
+    embedded_background: bool = Field(
+        default=True,
+        description="With broker=inprocess, run background work (scheduler) inside the API process.",
+    )
     plugins: list[str] = Field(default_factory=lambda: list(BUILTIN_PLUGINS))
     plugin: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="Per-plugin settings: the [plugin.<name>] tables of erp.toml."

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from kernel.config import Settings
+    from kernel.scheduler import PeriodicJob
 
 hookspec = pluggy.HookspecMarker("erp")
 
@@ -68,6 +69,17 @@ def erp_routers() -> Sequence[APIRouter]:
     """
 
 
+@hookspec
+def erp_websockets() -> Sequence[APIRouter]:
+    """Return routers holding the plugin's WebSocket endpoints (real-time dashboards, boards).
+
+    Called once while the app is built. The kernel mounts each under ``/ws/<api_prefix>``. Endpoints are
+    ``async`` and usually relay a ``kernel.realtime`` channel to the client.
+
+    :returns: routers with ``@router.websocket(...)`` endpoints.
+    """
+
+
 # --- operations ---------------------------------------------------------------------------------
 
 
@@ -92,4 +104,16 @@ def erp_demo_data(session: Session, settings: Settings) -> None:
 
     :param session: the transaction to write into.
     :param settings: the site settings.
+    """
+
+
+@hookspec
+def erp_periodic_jobs() -> Sequence[PeriodicJob]:
+    """Return the plugin's periodic jobs (``kernel.scheduler.PeriodicJob``).
+
+    Called once when a scheduler starts (``erp scheduler``, or the embedded server). Each job is named
+    ``<plugin>.<job>`` and scheduled by cron (site timezone) or a fixed interval; it runs once per period
+    however many schedulers run, inside a transaction of its own.
+
+    :returns: the jobs.
     """

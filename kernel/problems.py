@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kernel.errors import ErpError
+from kernel.idempotency import IdempotentReplay
 from kernel.logs import request_id_var
 
 PROBLEM_JSON = "application/problem+json"
@@ -88,6 +89,10 @@ def install_problem_handlers(app: FastAPI) -> None:
             headers=headers,
             **exc.extra,
         )
+
+    @app.exception_handler(IdempotentReplay)
+    async def _replay(request: Request, exc: IdempotentReplay) -> JSONResponse:
+        return JSONResponse(exc.body, status_code=exc.status_code, headers={"Idempotency-Replayed": "true"})
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -162,6 +162,8 @@ def test_settings(database_url: str, data_dir: Path, plugins: list[str], **overr
         "plugins": plugins,
         "secret_key": "test-secret-key-" + "x" * 32,
         "log_json": False,
+        # Tests start background loops explicitly, so nothing runs behind their back.
+        "embedded_background": False,
     }
     values.update(overrides)
     # model_construct: the developer's own ERP_* variables must not leak into test sites.

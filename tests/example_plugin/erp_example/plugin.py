@@ -1,6 +1,7 @@
 """Hook implementations of the example plugin."""
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,13 @@ def erp_routers() -> Sequence[Any]:
     return [router]
 
 
+@hookimpl
+def erp_websockets() -> Sequence[Any]:
+    from erp_example.routes import ws_router
+
+    return [ws_router]
+
+
 def notes_not_blank(session: Session) -> Iterable[str]:
     """Every note has some text."""
     from erp_example.models import Note
@@ -49,6 +57,20 @@ def notes_not_blank(session: Session) -> Iterable[str]:
 @hookimpl
 def erp_checks() -> Sequence[Any]:
     return [notes_not_blank]
+
+
+def heartbeat(session: Session, scheduled_for: datetime) -> None:
+    """Write one note per period (lets tests count runs)."""
+    from erp_example.models import Note
+
+    session.add(Note(text=f"heartbeat {scheduled_for.isoformat()}"))
+
+
+@hookimpl
+def erp_periodic_jobs() -> Sequence[Any]:
+    from kernel.scheduler import PeriodicJob
+
+    return [PeriodicJob(name="example.heartbeat", run=heartbeat, every_seconds=1, description="test job")]
 
 
 @hookimpl

@@ -2,15 +2,18 @@
 
 from datetime import datetime
 
-from fastapi import APIRouter
+from fastapi import APIRouter, WebSocket
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from erp_example.models import Note
-from kernel.deps import SessionDep
-from kernel.errors import NotFound
+from kernel.deps import SessionDep, SiteDep
+from kernel.errors import Conflict, NotFound
+from kernel.idempotency import IdempotencyDep
+from kernel.realtime import get_broadcaster, publish_after_commit
 
 router = APIRouter(prefix="/notes", tags=["example"])
+ws_router = APIRouter()
 
 
 class NoteIn(BaseModel):
@@ -28,12 +31,16 @@ class NoteOut(BaseModel):
 
 
 @router.post("", status_code=201, response_model=NoteOut)
-def create_note(body: NoteIn, session: SessionDep) -> NoteOut:
-    """Create a note."""
+def create_note(body: NoteIn, session: SessionDep, idem: IdempotencyDep, site: SiteDep) -> NoteOut:
+    """Create a note. Safe to retry with an `Idempotency-Key` header."""
+    if body.text == "fail":  # lets tests see what a failed first attempt leaves behind
+        raise Conflict("notes saying 'fail' are refused")
     note = Note(text=body.text)
     session.add(note)
     session.flush()
-    return NoteOut(id=note.id, text=note.text, created_at=note.created_at)
+    out = NoteOut(id=note.id, text=note.text, created_at=note.created_at)
+    publish_after_commit(session, get_broadcaster(site), "example.notes", out.model_dump(mode="json"))
+    return idem.remember(out, status_code=201)
 
 
 @router.get("/{note_id}", response_model=NoteOut)
@@ -43,3 +50,12 @@ def get_note(note_id: int, session: SessionDep) -> NoteOut:
     if note is None:
         raise NotFound(f"note {note_id} does not exist")
     return NoteOut(id=note.id, text=note.text, created_at=note.created_at)
+
+
+@ws_router.websocket("/notes")
+async def watch_notes(websocket: WebSocket) -> None:
+    """Push every note created from now on (channel ``example.notes``)."""
+    site = websocket.app.state.site
+    await websocket.accept()
+    async for message in get_broadcaster(site).subscribe("example.notes"):
+        await websocket.send_json(message)
