@@ -21,7 +21,6 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
-    Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -348,24 +347,6 @@ class Receipt(Base):
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class IdempotentRequest(Base):
-    """The first answer to a write sent with an ``Idempotency-Key`` (per key, user and route).
-
-    Written in the same transaction as the change it answers, so a key is recorded if and only if the
-    change committed; a retry with the same key gets this answer and changes nothing twice.
-    """
-
-    __tablename__ = "warehouse_idempotent_request"
-
-    key: Mapped[str] = mapped_column(String(200), primary_key=True)
-    user_key: Mapped[str] = mapped_column(String(120), primary_key=True)
-    route: Mapped[str] = mapped_column(String(200), primary_key=True)
-    request_hash: Mapped[str] = mapped_column(String(64))
-    status_code: Mapped[int] = mapped_column(Integer)
-    response_body: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
 MODELS: list[type[Base]] = [
     Unit,
     Category,
@@ -383,5 +364,4 @@ MODELS: list[type[Base]] = [
     StockShortfall,
     Transfer,
     Receipt,
-    IdempotentRequest,
 ]

@@ -273,18 +273,20 @@ def post_stock_move(
     reference: str,
     user: str | None = None,
     note: str | None = None,
+    allow_shortfall: bool = True,
 ) -> PostedMove:
     """Post a stock move of one or more lines atomically, inside the caller's transaction.
 
     A consuming line takes at most what is available (on hand minus reserved) at its internal source.
     When it needs more, ``on_stock_negative`` is called; if a plugin accepts, the line posts what exists
     and the accepted shortfall is recorded and reported, otherwise Conflict (409) is raised and nothing
-    of the move is written. Raises ValidationFailed (422) for bad lines, NotFound (404) for unknown ids.
+    of the move is written. With ``allow_shortfall=False`` the hook is not asked (transfers hand over
+    only what exists). Raises ValidationFailed (422) for bad lines and unknown ids.
     """
     locations = _validate(session, lines, reference)
     savepoint = session.begin_nested()
     try:
-        result = _post(session, hooks, lines, reference, user, note, locations)
+        result = _post(session, hooks if allow_shortfall else None, lines, reference, user, note, locations)
     except BaseException:
         savepoint.rollback()
         raise
@@ -294,7 +296,7 @@ def post_stock_move(
 
 def _post(
     session: Session,
-    hooks: pluggy.HookRelay,
+    hooks: pluggy.HookRelay | None,
     lines: Sequence[MoveLine],
     reference: str,
     user: str | None,
@@ -424,7 +426,7 @@ def _post(
 
 
 def _ask_acceptance(
-    hooks: pluggy.HookRelay,
+    hooks: pluggy.HookRelay | None,
     session: Session,
     move: StockMove,
     line: MoveLine,
@@ -445,10 +447,10 @@ def _ask_acceptance(
         quantity=line.quantity - available,
         user=user,
     )
-    caller = hooks.on_stock_negative
     # firstresult semantics, but we also want to know who accepted: walk implementations in the order
     # pluggy would call them.
-    for impl in reversed(caller.get_hookimpls()):
+    impls = hooks.on_stock_negative.get_hookimpls() if hooks is not None else []
+    for impl in reversed(impls):
         args = {"session": session, "shortfall": shortfall}
         if impl.function(**{name: args[name] for name in impl.argnames}):
             return str(impl.plugin_name)

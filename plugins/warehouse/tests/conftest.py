@@ -9,11 +9,11 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy.orm import Session
-
 from erp_warehouse import masterdata
 from erp_warehouse.schemas import CategoryIn, LocationIn, PartnerIn, ProductIn, UnitIn
 from erp_warehouse.stock import MoveLine, PostedMove, Shortfall, post_stock_move
+from sqlalchemy.orm import Session
+
 from kernel.db import unit_of_work
 from kernel.plugins import hookimpl
 from kernel.site import Site

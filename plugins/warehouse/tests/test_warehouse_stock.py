@@ -5,11 +5,11 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import func, select
-
 from erp_warehouse import checks
 from erp_warehouse.models import StockBalance, StockLedger, StockMove, StockShortfall
 from erp_warehouse.stock import MoveLine, consume_reserved, release, reserve
+from sqlalchemy import func, select
+
 from kernel.db import unit_of_work
 from kernel.errors import Conflict, ValidationFailed
 
@@ -211,13 +211,12 @@ def test_bad_lines_are_refused_with_field_errors(stock) -> None:
         )
     fields = {e["field"] for e in err.value.errors}
     assert {"lines.0.to_location_id", "lines.1.quantity"} <= fields
-    err2 = pytest.raises(
-        ValidationFailed,
-        stock.post,
-        [
-            MoveLine(p, stock.locations["SUPPLIER"], stock.locations["PRODUCTION"], D(1)),
-            MoveLine(99999, stock.locations["WH"], stock.locations["SEWING"], D(1)),
-        ],
-    )
+    with pytest.raises(ValidationFailed) as err2:
+        stock.post(
+            [
+                MoveLine(p, stock.locations["SUPPLIER"], stock.locations["PRODUCTION"], D(1)),
+                MoveLine(99999, stock.locations["WH"], stock.locations["SEWING"], D(1)),
+            ]
+        )
     fields2 = {e["field"] for e in err2.value.errors}
     assert {"lines.0", "lines.1.product_id", "lines.1.from_location_id"} <= fields2

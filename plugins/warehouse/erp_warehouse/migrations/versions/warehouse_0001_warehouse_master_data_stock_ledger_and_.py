@@ -2,7 +2,7 @@
 
 Revision ID: warehouse_0001
 Revises: 
-Create Date: 2026-11-24 19:57:56.537174
+Create Date: 2026-11-24 20:00:33.821621
 """
 
 from collections.abc import Sequence
@@ -28,16 +28,6 @@ def upgrade() -> None:
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_warehouse_category')),
     sa.UniqueConstraint('code', name=op.f('uq_warehouse_category_code'))
-    )
-    op.create_table('warehouse_idempotent_request',
-    sa.Column('key', sa.String(length=200), nullable=False),
-    sa.Column('user_key', sa.String(length=120), nullable=False),
-    sa.Column('route', sa.String(length=200), nullable=False),
-    sa.Column('request_hash', sa.String(length=64), nullable=False),
-    sa.Column('status_code', sa.Integer(), nullable=False),
-    sa.Column('response_body', sa.Text(), nullable=False),
-    sa.Column('created_at', kernel.db.UtcDateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('key', 'user_key', 'route', name=op.f('pk_warehouse_idempotent_request'))
     )
     op.create_table('warehouse_location',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -357,6 +347,5 @@ def downgrade() -> None:
     op.drop_table('warehouse_stock_move')
     op.drop_table('warehouse_partner')
     op.drop_table('warehouse_location')
-    op.drop_table('warehouse_idempotent_request')
     op.drop_table('warehouse_category')
     # ### end Alembic commands ###
