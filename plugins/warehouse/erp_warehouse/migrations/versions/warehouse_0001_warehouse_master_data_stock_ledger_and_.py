@@ -2,7 +2,7 @@
 
 Revision ID: warehouse_0001
 Revises: 
-Create Date: 2026-11-24 20:00:33.821621
+Create Date: 2026-11-24 20:05:20.770779
 """
 
 from collections.abc import Sequence
