@@ -1,12 +1,48 @@
 """Hook implementations of the `warehouse` plugin (thin: the logic lives in its service modules)."""
 
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session
+
 from kernel import KERNEL_API_VERSION
-from kernel.plugins import PluginManifest
+from kernel.config import Settings
+from kernel.plugins import PluginManifest, hookimpl
 
 manifest = PluginManifest(
     name="warehouse",
     version="0.1.0",
     kernel_api=(KERNEL_API_VERSION,),
     requires=(),
+    hookspecs="erp_warehouse.hookspecs",
     description="Master data, stock ledger and balances, transfers between departments, purchase orders.",
 )
+
+
+@hookimpl
+def erp_models() -> Sequence[type[Any]]:
+    from erp_warehouse.models import MODELS
+
+    return MODELS
+
+
+@hookimpl
+def erp_migrations() -> Path:
+    return Path(__file__).parent / "migrations" / "versions"
+
+
+@hookimpl
+def erp_checks() -> Sequence[Any]:
+    from erp_warehouse.checks import CHECKS
+
+    return CHECKS
+
+
+@hookimpl
+def erp_demo_data(session: Session, settings: Settings) -> None:
+    from erp_warehouse.demo import load_demo_data
+
+    load_demo_data(session)
