@@ -45,8 +45,9 @@ def erp_routers() -> Sequence[APIRouter]:
     from kernel.api import meta
     from kernel.audit.routes import router as audit_router
     from kernel.auth.routes import auth_router, roles_router, users_router
+    from kernel.events.routes import router as events_router
 
-    return [meta.router, auth_router, users_router, roles_router, audit_router]
+    return [meta.router, auth_router, users_router, roles_router, audit_router, events_router]
 
 
 @hookimpl

@@ -14,24 +14,20 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from typing import Any
 
 from sqlalchemy import insert, select, tuple_, update
-from sqlalchemy.orm import Session
 
 from kernel.clock import utcnow
 from kernel.events import metrics
 from kernel.events.bus import EventBus
 from kernel.events.declare import EventRegistry
-from kernel.events.delivery import open_count
 from kernel.events.models import OPEN_STATUSES, PENDING, EventDelivery, OutboxEvent
 from kernel.events.policy import RetryPolicy
 from kernel.site import Site
 
 log = logging.getLogger("kernel.events.relay")
 
-GAUGE_INTERVAL = 5.0
 """Seconds between refreshes of the backlog and dead gauges (each is a count query)."""
 MAX_ERROR_BACKOFF = 5.0
 
@@ -45,7 +41,6 @@ class Relay:
         self.bus = bus
         self.policy = RetryPolicy.from_settings(site.settings)
         self.batch = site.settings.events_relay_batch
-        self._gauges_at = 0.0
 
     def publish_new(self) -> int:
         """Publish one batch of committed, unpublished events; returns the number of events."""
@@ -110,20 +105,9 @@ class Relay:
             self.bus.publish(delivery["event_id"], delivery["plugin"])
         metrics.PUBLISHED.inc(len(deliveries))
 
-    def refresh_gauges(self, session: Session) -> None:
-        """Set the backlog and dead gauges from the database (the truth shared by every process)."""
-        backlog, dead = open_count(session)
-        metrics.OUTBOX_BACKLOG.set(backlog)
-        metrics.DEAD.set(dead)
-
     def run_once(self) -> int:
-        """One pass: new events, then due deliveries, then (now and then) the gauges."""
-        done = self.publish_new() + self.republish_due()
-        if time.monotonic() - self._gauges_at >= GAUGE_INTERVAL:
-            self._gauges_at = time.monotonic()
-            with self.site.sessions() as session:
-                self.refresh_gauges(session)
-        return done
+        """One pass: new events, then due deliveries."""
+        return self.publish_new() + self.republish_due()
 
     def run(self, stop: threading.Event) -> None:
         """Pass after pass until ``stop`` is set; sleeps when idle, backs off while the broker is down."""

@@ -73,7 +73,29 @@ class SiteCollector(Collector):
         for plugin in self.site.registry.plugins:
             plugins.add_metric([plugin.name, plugin.manifest.version], 1.0)
         yield plugins
+        yield from self._event_bus()
         yield from self._plugin_metrics()
+
+    def _event_bus(self) -> Iterator[Metric]:
+        """Backlog and dead letters, counted in the outbox tables: the same truth for every process."""
+        from kernel.events.delivery import open_count
+
+        try:
+            with self.site.sessions() as session:
+                backlog, dead = open_count(session)
+        except Exception:
+            log.exception("event bus gauges failed")
+            return
+        yield GaugeMetricFamily(
+            "erp_events_outbox_backlog",
+            "Events not yet handled: unpublished outbox rows plus open (pending or failed) deliveries.",
+            value=backlog,
+        )
+        yield GaugeMetricFamily(
+            "erp_events_dead",
+            "Deliveries in the dead state, waiting for an operator to redeliver them.",
+            value=dead,
+        )
 
     def _plugin_metrics(self) -> Iterator[Metric]:
         status = GaugeMetricFamily(

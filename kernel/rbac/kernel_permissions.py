@@ -19,6 +19,10 @@ KERNEL_PERMISSIONS: list[Permission] = [
     Permission("kernel.roles.view", "List roles and the permissions they hold.", default_roles=("Admin",)),
     Permission("kernel.roles.update", "Change which permissions a role holds.", default_roles=()),
     Permission("kernel.audit.view", "Read and export the audit trail.", default_roles=("Manager",)),
+    Permission("kernel.events.view", "List events, their deliveries and failures.", default_roles=("Admin",)),
+    Permission(
+        "kernel.events.redeliver", "Redeliver dead or failed events after a fix.", default_roles=("Admin",)
+    ),
     Permission(
         "kernel.metrics.view",
         "Read /metrics with a user token from outside the scrape addresses.",

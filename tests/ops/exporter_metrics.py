@@ -47,5 +47,4 @@ PROMETHEUS_SYNTHETIC = {"up"}
 TEXTFILE_COLLECTOR = {"erp_backup_last_success_timestamp_seconds", "erp_backup_last_size_bytes"}
 """Written by `erp backup` for node_exporter's textfile collector (checked by test_backup.py)."""
 
-EXPECTED_FROM_EVENTS = {"erp_events_dead", "erp_events_outbox_backlog"}
 """Named by the alert rules and the system dashboard, exposed once the event bus (issue: events) lands."""
