@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -60,13 +59,23 @@ class Factory:
         with self.session() as s:
             lot_id = None
             if lot is not None:
-                row = Lot(code=lot, product_id=self.products[product], received_qty=Decimal(qty),
-                          received_at=utcnow(), active=True)
+                row = Lot(
+                    code=lot,
+                    product_id=self.products[product],
+                    received_qty=Decimal(qty),
+                    received_at=utcnow(),
+                    active=True,
+                )
                 s.add(row)
                 s.flush()
                 lot_id = row.id
-            line = MoveLine(self.products[product], self.locations["SUPPLIER"], self.locations[location],
-                            Decimal(qty), lot_id=lot_id)
+            line = MoveLine(
+                self.products[product],
+                self.locations["SUPPLIER"],
+                self.locations[location],
+                Decimal(qty),
+                lot_id=lot_id,
+            )
             post_stock_move(s, hooks=self.hooks, lines=[line], reference="OPENING", user="test")
 
     def on_hand(self, product: str, location: str) -> Decimal:
@@ -102,32 +111,59 @@ class Factory:
 def make_master_data(session: Session) -> dict[str, Any]:
     """Units, products (materials, WIP per step, a finished good), a supplier and the location tree."""
     create = masterdata.create_record
-    units = {c: create(session, kind="units", data=UnitIn(code=c, name=c)).id for c in ("PCS", "M", "G", "CONE", "SET")}
+    units = {
+        c: create(session, kind="units", data=UnitIn(code=c, name=c)).id
+        for c in ("PCS", "M", "G", "CONE", "SET")
+    }
     products = {}
     for code, unit, ptype in [
-        ("FAB", "M", "raw_material"), ("THR", "CONE", "auxiliary"), ("FILL", "G", "raw_material"),
-        ("LBL", "PCS", "raw_material"), ("WIP-CUT", "SET", "wip"), ("WIP-EMB", "SET", "wip"),
-        ("WIP-SKIN", "PCS", "wip"), ("WIP-STUFF", "PCS", "wip"), ("TEDDY", "PCS", "finished_good"),
+        ("FAB", "M", "raw_material"),
+        ("THR", "CONE", "auxiliary"),
+        ("FILL", "G", "raw_material"),
+        ("LBL", "PCS", "raw_material"),
+        ("WIP-CUT", "SET", "wip"),
+        ("WIP-EMB", "SET", "wip"),
+        ("WIP-SKIN", "PCS", "wip"),
+        ("WIP-STUFF", "PCS", "wip"),
+        ("TEDDY", "PCS", "finished_good"),
     ]:
         products[code] = create(
-            session, kind="products", data=ProductIn(code=code, name=code.title(), type=ptype, unit_id=units[unit])
+            session,
+            kind="products",
+            data=ProductIn(code=code, name=code.title(), type=ptype, unit_id=units[unit]),
         ).id
-    supplier = create(session, kind="partners", data=PartnerIn(code="SUP", name="Supplier", kind="supplier")).id
+    supplier = create(
+        session, kind="partners", data=PartnerIn(code="SUP", name="Supplier", kind="supplier")
+    ).id
     root = create(session, kind="locations", data=LocationIn(code="ROOT", name="Factory", kind="view")).id
     locations = {}
     for code, kind, dept in [
-        ("MAIN", "warehouse", None), ("CUTTING", "store", "cutting"), ("EMBROIDERY", "store", "embroidery"),
-        ("SEWING", "store", "sewing"), ("FINISHING", "store", "finishing"), ("PACKING", "store", "packing"),
-        ("SUBCON", "store", "subcon"), ("TRANSIT", "transit", None), ("SUPPLIER", "supplier", None),
-        ("PRODUCTION", "production", None), ("SCRAP", "scrap", None),
+        ("MAIN", "warehouse", None),
+        ("CUTTING", "store", "cutting"),
+        ("EMBROIDERY", "store", "embroidery"),
+        ("SEWING", "store", "sewing"),
+        ("FINISHING", "store", "finishing"),
+        ("PACKING", "store", "packing"),
+        ("SUBCON", "store", "subcon"),
+        ("TRANSIT", "transit", None),
+        ("SUPPLIER", "supplier", None),
+        ("PRODUCTION", "production", None),
+        ("SCRAP", "scrap", None),
     ]:
         data = LocationIn(code=code, name=code.title(), kind=kind, parent_id=root, department=dept)
         locations[code] = create(session, kind="locations", data=data).id
     for department, product, lines in ROUTE1_BOMS:
-        create_bom(session, data=BomIn.model_validate({
-            "product_id": products[product], "department": department, "revision": "A",
-            "lines": [{"component_id": products[c], "quantity": q, "wastage_pct": w} for c, q, w in lines],
-        }))
+        create_bom(
+            session,
+            data=BomIn.model_validate(
+                {
+                    "product_id": products[product],
+                    "department": department,
+                    "revision": "A",
+                    "lines": [
+                        {"component_id": products[c], "quantity": q, "wastage_pct": w} for c, q, w in lines
+                    ],
+                }
+            ),
+        )
     return {"units": units, "products": products, "locations": locations, "supplier_id": supplier}
-
-

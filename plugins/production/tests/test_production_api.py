@@ -52,8 +52,16 @@ def api(make_site: Callable[..., Site]) -> Any:
 
 def _released(client: TestClient, f: Factory, as_role: Any, batch: str = "B-1") -> list[dict[str, Any]]:
     ppic = as_role("PPIC Manager")
-    r = client.post(f"{API}/mo", headers=ppic, json={"product_id": f.products["TEDDY"], "quantity": "100",
-                                                     "routing": "route1", "batch_number": batch})
+    r = client.post(
+        f"{API}/mo",
+        headers=ppic,
+        json={
+            "product_id": f.products["TEDDY"],
+            "quantity": "100",
+            "routing": "route1",
+            "batch_number": batch,
+        },
+    )
     assert r.status_code == 201, r.text
     r = client.post(f"{API}/mo/{r.json()['id']}/release", headers=ppic, json={"level": "full"})
     assert r.status_code == 200, r.text
@@ -62,15 +70,22 @@ def _released(client: TestClient, f: Factory, as_role: Any, batch: str = "B-1") 
 
 def _counts(f: Factory) -> tuple[int, int]:
     with f.session() as s:
-        return (s.scalar(select(func.count(DailyInput.id))) or 0, s.scalar(select(func.count(StockLedger.id))) or 0)
+        return (
+            s.scalar(select(func.count(DailyInput.id))) or 0,
+            s.scalar(select(func.count(StockLedger.id))) or 0,
+        )
 
 
 def test_bom_validation_refuses_self_component_cycle_and_second_active(api: Any) -> None:
     client, f, as_role = api
     h = as_role("PPIC Manager")
     p = f.products
-    body = {"product_id": p["WIP-CUT"], "department": "Cutting", "revision": "B",
-            "lines": [{"component_id": p["WIP-CUT"], "quantity": "1"}]}
+    body = {
+        "product_id": p["WIP-CUT"],
+        "department": "Cutting",
+        "revision": "B",
+        "lines": [{"component_id": p["WIP-CUT"], "quantity": "1"}],
+    }
     r = client.post(f"{API}/bom", headers=h, json=body)
     assert r.status_code == 422 and "own component" in r.text
     body["lines"] = [{"component_id": p["TEDDY"], "quantity": "1"}]
@@ -125,7 +140,9 @@ def test_daily_input_refusals_write_nothing_and_idempotency_key_replays(api: Any
     from kernel.audit.models import AuditLog
 
     with f.session() as s:
-        actions = list(s.scalars(select(AuditLog.action).where(AuditLog.entity_type == "production.daily_input")))
+        actions = list(
+            s.scalars(select(AuditLog.action).where(AuditLog.entity_type == "production.daily_input"))
+        )
     assert sorted(actions) == ["correct", "create"]
 
     r = client.post(f"{API}/spk/{cut['id']}/complete", headers=h)
@@ -157,8 +174,11 @@ def test_spk_edit_rules_each_refused_and_approved_edit_applies(api: Any) -> None
     r = client.put(f"{API}/spk/{cut['id']}/edit", headers=ppic, json={"product_id": f.products["WIP-EMB"]})
     assert r.status_code == 409 and "article cannot change once production started" in r.text
 
-    r = client.put(f"{API}/spk/{cut['id']}/edit", headers=ppic,
-                   json={"target": "120", "notes": "rush", "reason": "buyer added 10"})
+    r = client.put(
+        f"{API}/spk/{cut['id']}/edit",
+        headers=ppic,
+        json={"target": "120", "notes": "rush", "reason": "buyer added 10"},
+    )
     assert r.status_code == 202, r.text
     edit = r.json()
     assert edit["changes"]["target"] == {"old": "110.0000", "new": "120"} and edit["state"] == "pending"
@@ -167,8 +187,14 @@ def test_spk_edit_rules_each_refused_and_approved_edit_applies(api: Any) -> None
     for role, dept in (("SPV Cutting", "Cutting"), ("Manager", None)):
         user = f.users.get(f"{role}/{dept}") or f.user(role, dept)
         with f.session() as s:
-            approval.decide(s, request_id=edit["approval_request_id"], approver_id=user.id, approver_roles=(role,),
-                            approver_department=dept, decision="approve")
+            approval.decide(
+                s,
+                request_id=edit["approval_request_id"],
+                approver_id=user.id,
+                approver_roles=(role,),
+                approver_department=dept,
+                decision="approve",
+            )
     with f.session() as s:
         row = s.get(Spk, cut["id"])
         assert row is not None and row.target == Decimal(120) and row.notes == "rush"

@@ -1,10 +1,11 @@
-"""Material debt (on_stock_negative, approval, on_goods_received FIFO) and concurrency of inputs/allocation."""
+"""Material debt (on_stock_negative, approval, on_goods_received FIFO), concurrent inputs and allocation."""
 
 from __future__ import annotations
 
 import threading
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from erp_approval import service as approval
@@ -24,8 +25,10 @@ D = Decimal
 
 def _first_spk(f: Factory, department: str = "Cutting", batch: str = "B-1") -> Spk:
     with f.session() as s:
-        order = mo.create_mo(s, data=MoIn(product_id=f.products["TEDDY"], quantity=D(100), routing="route1",
-                                          batch_number=batch))
+        order = mo.create_mo(
+            s,
+            data=MoIn(product_id=f.products["TEDDY"], quantity=D(100), routing="route1", batch_number=batch),
+        )
         _, created = mo.release_mo(s, mo_id=order.id, level="full")
         s.expunge_all()
     return next(x for x in created if x.department == department)
@@ -39,26 +42,44 @@ def _post(f: Factory, spk_id: int, days_ago: int, good: str, user: str) -> None:
 
 def _approve(f: Factory, request_id: int) -> None:
     with f.session() as s:
-        steps = list(s.scalars(select(ApprovalRequestStep).where(ApprovalRequestStep.request_id == request_id)
-                               .order_by(ApprovalRequestStep.step)))
+        steps = list(
+            s.scalars(
+                select(ApprovalRequestStep)
+                .where(ApprovalRequestStep.request_id == request_id)
+                .order_by(ApprovalRequestStep.step)
+            )
+        )
         roles = [x.role for x in steps]
     for role in roles:
         department = role.removeprefix("SPV ") if role.startswith("SPV ") else None
         user = f.user(role, department)
         with f.session() as s:
-            approval.decide(s, request_id=request_id, approver_id=user.id, approver_roles=(role,),
-                            approver_department=department, decision="approve")
+            approval.decide(
+                s,
+                request_id=request_id,
+                approver_id=user.id,
+                approver_roles=(role,),
+                approver_department=department,
+                decision="approve",
+            )
 
 
 def _receive(f: Factory, product: str, qty: str, location: str = "MAIN") -> None:
     with f.session() as s:
-        po = purchasing.create_po(s, data=PoIn(po_type="accessories", supplier_id=f.supplier_id,
-                                               location_id=f.locations[location],
-                                               lines=[PoLineIn(product_id=f.products[product], quantity=D(qty),
-                                                               price=D("1000"))]))
+        po = purchasing.create_po(
+            s,
+            data=PoIn(
+                po_type="accessories",
+                supplier_id=f.supplier_id,
+                location_id=f.locations[location],
+                lines=[PoLineIn(product_id=f.products[product], quantity=D(qty), price=D("1000"))],
+            ),
+        )
         purchasing.send_po(s, po_id=po.id)
         line = purchasing.po_lines(s, po_id=po.id)[0]
-        purchasing.receive_po(s, hooks=f.hooks, po_id=po.id, lines=[ReceiptLineIn(line_id=line.id, quantity=D(qty))])
+        purchasing.receive_po(
+            s, hooks=f.hooks, po_id=po.id, lines=[ReceiptLineIn(line_id=line.id, quantity=D(qty))]
+        )
 
 
 def test_on_stock_negative_records_debt_then_on_goods_received_settles_fifo(factory: Factory) -> None:
@@ -71,12 +92,19 @@ def test_on_stock_negative_records_debt_then_on_goods_received_settles_fifo(fact
     assert f.on_hand("FAB", "CUTTING") == 0
     with f.session() as s:
         debts = list(s.scalars(select(MaterialDebt).order_by(MaterialDebt.id)))
-        assert [(d.quantity, d.state, d.department) for d in debts] == [(D(1), "pending", "Cutting"),
-                                                                          (D("5.5"), "pending", "Cutting")]
+        assert [(d.quantity, d.state, d.department) for d in debts] == [
+            (D(1), "pending", "Cutting"),
+            (D("5.5"), "pending", "Cutting"),
+        ]
         request = s.get(ApprovalRequest, debts[0].approval_request_id)
         assert request is not None and request.request_type == "production.material_debt"
-        roles = list(s.scalars(select(ApprovalRequestStep.role).where(ApprovalRequestStep.request_id == request.id)
-                               .order_by(ApprovalRequestStep.step)))
+        roles = list(
+            s.scalars(
+                select(ApprovalRequestStep.role)
+                .where(ApprovalRequestStep.request_id == request.id)
+                .order_by(ApprovalRequestStep.step)
+            )
+        )
         assert roles == ["SPV Cutting", "Manager"]
         consumed = s.scalar(select(func.sum(Consumption.quantity)).where(Consumption.spk_id == cut.id))
         assert consumed == D("16.5")  # consumption counts the owed part too
@@ -166,7 +194,53 @@ def test_allocation_run_concurrently_reserves_once(factory: Factory) -> None:
     assert not errors
     assert f.reserved("FAB", "CUTTING") == D("60.5")
     with f.session() as s:
-        total = s.scalar(select(func.sum(StockReservation.quantity)).where(StockReservation.reference == cut.number))
+        total = s.scalar(
+            select(func.sum(StockReservation.quantity)).where(StockReservation.reference == cut.number)
+        )
         assert total == D("60.5")
         preview = allocation.preview(s, spk_id=cut.id)
         assert preview[0].reserved_now == 0 and preview[0].covered_before == D("60.5")
+
+
+def test_rejected_debt_is_never_settled_and_debt_cap_adds_a_step(make_site: Any) -> None:
+    from production_testkit import PLUGINS, make_master_data
+
+    from kernel.db import unit_of_work
+
+    site = make_site(PLUGINS, plugin={"approval": {"amount_caps": {"production.material_debt": "1000"}}})
+    with unit_of_work(site.sessions) as session:
+        data = make_master_data(session)
+    f = Factory(site=site, **data)
+    operator = f.user("Admin Cutting", "Cutting")
+    _receive(f, "FAB", "1")  # a purchase price: 1000 per m
+    cut = _first_spk(f)
+    _post(f, cut.id, 1, "10", operator.username)  # needs 5.5 m, has none: 5.5 m debt worth 5500 >= cap
+    with f.session() as s:
+        d = s.scalars(select(MaterialDebt)).one()
+        assert d.unit_value == D("1000.00")
+        roles = list(
+            s.scalars(
+                select(ApprovalRequestStep.role)
+                .where(ApprovalRequestStep.request_id == d.approval_request_id)
+                .order_by(ApprovalRequestStep.step)
+            )
+        )
+        assert roles == ["SPV Cutting", "Manager", "Finance Manager"]
+        request_id = d.approval_request_id
+    spv = f.user("SPV Cutting", "Cutting")
+    with f.session() as s:
+        approval.decide(
+            s,
+            request_id=request_id,
+            approver_id=spv.id,
+            approver_roles=("SPV Cutting",),
+            approver_department="Cutting",
+            decision="reject",
+            note="use the other roll",
+        )
+    _receive(f, "FAB", "10")
+    with f.session() as s:
+        d = s.scalars(select(MaterialDebt)).one()
+        assert (d.state, d.settled_qty) == ("rejected", 0)
+        assert s.scalar(select(func.count(DebtSettlement.id))) == 0
+    assert f.on_hand("FAB", "MAIN") == D(11)

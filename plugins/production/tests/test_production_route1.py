@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
-from production_testkit import Factory
 from erp_production import allocation, daily, mo, reports, spk
 from erp_production.models import Spk
 from erp_production.schemas import MoIn
 from erp_warehouse.models import StockLedger
 from erp_warehouse.transfers import accept_transfer
+from production_testkit import Factory
 from sqlalchemy import func, select
 
 from kernel.events.models import OutboxEvent
@@ -20,18 +20,37 @@ D = Decimal
 
 def _release(f: Factory, qty: str = "100", batch: str = "B-001") -> list[Spk]:
     with f.session() as s:
-        order = mo.create_mo(s, data=MoIn(product_id=f.products["TEDDY"], quantity=D(qty), routing="route1",
-                                          batch_number=batch, week="W05-2026", destination="SE"))
+        order = mo.create_mo(
+            s,
+            data=MoIn(
+                product_id=f.products["TEDDY"],
+                quantity=D(qty),
+                routing="route1",
+                batch_number=batch,
+                week="W05-2026",
+                destination="SE",
+            ),
+        )
         _, created = mo.release_mo(s, mo_id=order.id, level="full", user="ppic")
         s.expunge_all()
     return created
 
 
-def _input(f: Factory, spk_id: int, day: int, good: str, defect: str = "0", rework: str = "0", user: str = "op") -> None:
+def _input(
+    f: Factory, spk_id: int, day: int, good: str, defect: str = "0", rework: str = "0", user: str = "op"
+) -> None:
     with f.session() as s:
         today = daily.site_today(s)
-        daily.post_daily_input(s, hooks=f.hooks, spk_id=spk_id, work_date=today - timedelta(days=day), good=D(good),
-                               defect=D(defect), rework=D(rework), user=user)
+        daily.post_daily_input(
+            s,
+            hooks=f.hooks,
+            spk_id=spk_id,
+            work_date=today - timedelta(days=day),
+            good=D(good),
+            defect=D(defect),
+            rework=D(rework),
+            user=user,
+        )
 
 
 def _deliver(f: Factory, spk_id: int, qty: str) -> None:
@@ -54,7 +73,13 @@ def test_whole_route1_mo_stock_progress_and_summary_agree(factory: Factory) -> N
     f.stock_in("FILL", "FINISHING", "6000")
     f.stock_in("LBL", "PACKING", "200")
     cut, emb, sew, fin, pack = _release(f)
-    assert [x.department for x in (cut, emb, sew, fin, pack)] == ["Cutting", "Embroidery", "Sewing", "Finishing", "Packing"]
+    assert [x.department for x in (cut, emb, sew, fin, pack)] == [
+        "Cutting",
+        "Embroidery",
+        "Sewing",
+        "Finishing",
+        "Packing",
+    ]
     assert [x.target for x in (cut, emb, sew, fin, pack)] == [D(110), D(107), D(107), D(105), D(104)]
 
     # Cutting: 110 x 0.5 m x 1.10 = 60.5 m, FIFO over the two rolls; a second run reserves nothing.
@@ -107,7 +132,8 @@ def test_whole_route1_mo_stock_progress_and_summary_agree(factory: Factory) -> N
     with f.session() as s:
         consumed_fab = s.scalar(
             select(func.sum(StockLedger.quantity)).where(
-                StockLedger.product_id == f.products["FAB"], StockLedger.to_location_id == f.locations["PRODUCTION"]
+                StockLedger.product_id == f.products["FAB"],
+                StockLedger.to_location_id == f.locations["PRODUCTION"],
             )
         )
         assert consumed_fab == D("60.5")
