@@ -234,3 +234,62 @@ def test_department_roles_see_only_their_department(api: Any) -> None:
     assert client.get(f"{API}/spk/{spks[0]['id']}", headers=h).status_code == 404
     assert client.get(f"{API}/spk/{spks[0]['id']}", headers=as_role("PPIC Manager")).status_code == 200
     assert client.post(f"{API}/mo", headers=h, json={}).status_code == 403
+
+
+def test_partial_then_full_release_and_allocation_preview_has_no_side_effects(api: Any) -> None:
+    client, f, as_role = api
+    ppic = as_role("PPIC Manager")
+    r = client.post(
+        f"{API}/mo",
+        headers=ppic,
+        json={
+            "product_id": f.products["TEDDY"],
+            "quantity": "10.5",
+            "routing": "route1",
+            "batch_number": "P-1",
+        },
+    )
+    mo_id = r.json()["id"]
+    assert (
+        client.post(
+            f"{API}/mo",
+            headers=ppic,
+            json={
+                "product_id": f.products["TEDDY"],
+                "quantity": "1",
+                "routing": "route1",
+                "batch_number": "P-1",
+            },
+        ).status_code
+        == 409
+    )
+    partial = client.post(f"{API}/mo/{mo_id}/release", headers=ppic, json={"level": "partial"}).json()
+    assert [x["department"] for x in partial] == ["Cutting", "Embroidery"]
+    assert (
+        client.post(f"{API}/mo/{mo_id}/release", headers=ppic, json={"level": "partial"}).status_code == 409
+    )
+    full = client.post(f"{API}/mo/{mo_id}/release", headers=ppic, json={"level": "full"}).json()
+    assert [x["department"] for x in full] == ["Sewing", "Finishing", "Packing"]
+    assert client.get(f"{API}/mo/{mo_id}", headers=ppic).json()["release_level"] == "full"
+
+    cut = partial[0]
+    assert Decimal(cut["target"]) == Decimal(12)  # 10.5 x 1.10 = 11.55, rounded up to a whole piece
+    f.stock_in("FAB", "CUTTING", "4", lot="R1")
+    preview = client.get(f"{API}/bom/allocation-preview/{cut['id']}", headers=ppic).json()
+    line = preview["lines"][0]
+    assert (Decimal(line["required"]), Decimal(line["reserved_now"]), Decimal(line["shortage"])) == (
+        Decimal("6.6"),
+        Decimal(4),
+        Decimal("2.6"),
+    )
+    dry = client.post(
+        f"{API}/bom/create-with-auto-allocation", headers=ppic, json={"spk_id": cut["id"], "dry_run": True}
+    )
+    assert dry.status_code == 200 and dry.json()["lines"] == preview["lines"]
+    assert f.reserved("FAB", "CUTTING") == 0
+    for _ in range(2):
+        r = client.post(f"{API}/bom/create-with-auto-allocation", headers=ppic, json={"spk_id": cut["id"]})
+        assert r.status_code == 200
+    assert f.reserved("FAB", "CUTTING") == Decimal(4)
+    progress = client.get(f"{API}/spk/{cut['id']}/progress", headers=ppic).json()
+    assert Decimal(progress["materials"][0]["allocated"]) == 4
