@@ -9,6 +9,7 @@ second sees the first's reservations. The preview computes the same plan without
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -80,19 +81,40 @@ def consumed(session: Session, *, spk_id: int) -> dict[int, Decimal]:
     return {p: Decimal(q) for p, q in rows}
 
 
-def free_lots(session: Session, *, product_id: int, location_id: int) -> list[tuple[int | None, Decimal]]:
-    """(lot id, free quantity) at a location, oldest lot first (stock without a lot last)."""
+def free_lots_by_product(
+    session: Session, *, product_ids: Iterable[int], location_id: int
+) -> dict[int, list[tuple[int | None, Decimal]]]:
+    """Per product, (lot id, free quantity) at a location, oldest lot first (stock without a lot last).
+
+    One query for all the products.
+    """
     stmt = (
-        select(StockBalance.lot_id, StockBalance.on_hand - StockBalance.reserved)
+        select(StockBalance.product_id, StockBalance.lot_id, StockBalance.on_hand - StockBalance.reserved)
         .outerjoin(Lot, Lot.id == StockBalance.lot_id)
         .where(
-            StockBalance.product_id == product_id,
+            StockBalance.product_id.in_(list(product_ids)),
             StockBalance.location_id == location_id,
             StockBalance.on_hand - StockBalance.reserved > 0,
         )
-        .order_by(StockBalance.lot_key == 0, Lot.received_at.is_(None), Lot.received_at, StockBalance.lot_key)
+        .order_by(
+            StockBalance.product_id,
+            StockBalance.lot_key == 0,
+            Lot.received_at.is_(None),
+            Lot.received_at,
+            StockBalance.lot_key,
+        )
     )
-    return [(lot, Decimal(q)) for lot, q in session.execute(stmt).tuples()]
+    grouped: dict[int, list[tuple[int | None, Decimal]]] = defaultdict(list)
+    for product_id, lot, q in session.execute(stmt).tuples():
+        grouped[product_id].append((lot, Decimal(q)))
+    return grouped
+
+
+def free_lots(session: Session, *, product_id: int, location_id: int) -> list[tuple[int | None, Decimal]]:
+    """(lot id, free quantity) of one product at a location, oldest lot first (stock without a lot last)."""
+    return free_lots_by_product(session, product_ids=[product_id], location_id=location_id).get(
+        product_id, []
+    )
 
 
 def plan(session: Session, *, spk: Spk) -> list[AllocationLine]:
@@ -100,15 +122,16 @@ def plan(session: Session, *, spk: Spk) -> list[AllocationLine]:
     required = spk_requirements(session, spk=spk)
     held = reserved_open(session, spk_id=spk.id)
     used = consumed(session, spk_id=spk.id)
+    free = free_lots_by_product(session, product_ids=required, location_id=spk.store_location_id)
     lines = []
     for product_id in sorted(required):
         covered = held.get(product_id, ZERO) + used.get(product_id, ZERO)
         line = AllocationLine(product_id, required[product_id], covered)
         need = max(required[product_id] - covered, ZERO)
-        for lot_id, free in free_lots(session, product_id=product_id, location_id=spk.store_location_id):
+        for lot_id, available in free.get(product_id, []):
             if need <= 0:
                 break
-            take = min(need, free)
+            take = min(need, available)
             line.lots.append({"lot_id": lot_id, "quantity": take})
             line.reserved_now += take
             need -= take
