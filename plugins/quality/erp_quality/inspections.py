@@ -6,7 +6,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
+from erp_production.models import Spk
 from erp_warehouse.models import Location, Product
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -151,12 +153,17 @@ def create_inline_inspection(session: Session, *, data: InlineInspectionIn, acto
             "name the SPK or the batch inspected",
             errors=[{"field": "spk_id", "message": "spk_id or batch_number required"}],
         )
-    department = check_department(data.department or CHECKPOINT_DEPARTMENT[data.checkpoint])
-    actor.check_acts(department, "this inspection")
+    errors = []
+    spk = session.get(Spk, data.spk_id) if data.spk_id is not None else None
+    if data.spk_id is not None and spk is None:
+        errors.append({"field": "spk_id", "message": "unknown SPK"})
     if data.product_id is not None and session.get(Product, data.product_id) is None:
-        raise ValidationFailed(
-            "unknown product", errors=[{"field": "product_id", "message": "unknown product"}]
-        )
+        errors.append({"field": "product_id", "message": "unknown product"})
+    if errors:
+        raise ValidationFailed("invalid inspection", errors=errors)
+    default = spk.department if spk is not None else CHECKPOINT_DEPARTMENT[data.checkpoint]
+    department = check_department(data.department or default)
+    actor.check_acts(department, "this inspection")
     inspection = Inspection(
         kind="inline",
         checkpoint=data.checkpoint,
@@ -164,7 +171,8 @@ def create_inline_inspection(session: Session, *, data: InlineInspectionIn, acto
         spk_id=data.spk_id,
         batch_number=data.batch_number,
         department=department,
-        product_id=data.product_id,
+        product_id=data.product_id or (spk.product_id if spk is not None else None),
+        mo_id=spk.mo_id if spk is not None else None,
         created_at=utcnow(),
     )
     session.add(inspection)
@@ -206,8 +214,12 @@ def create_final_inspection(
         expected_qty=quantity,
         created_at=utcnow(),
     )
+    spk = session.get(Spk, spk_id)
     store = department_store(session, inspection.department)
-    inspection.location_id = store.id if store is not None else None
+    if spk is not None:  # the SPK's output waits in its department's store
+        inspection.location_id = spk.store_location_id
+    elif store is not None:
+        inspection.location_id = store.id
     savepoint = session.begin_nested()
     try:
         session.add(inspection)
@@ -223,6 +235,20 @@ def create_final_inspection(
         session, entity_type=AUDIT, entity_id=inspection.id, action="create", new=_snapshot(inspection)
     )
     return inspection
+
+
+def final_inspection_for_completed_spk(session: Session, *, payload: Any) -> Inspection:
+    """React to ``spk_completed`` (``erp_production.events.SpkCompleted``): the SPK's good output is due
+    for its final inspection."""
+    return create_final_inspection(
+        session,
+        spk_id=payload.spk_id,
+        mo_id=payload.mo_id,
+        department=payload.department,
+        quantity=Decimal(payload.good),
+        product_id=payload.product_id,
+        batch_number=payload.batch_number,
+    )
 
 
 def complete_final_inspection(session: Session, *, data: FinalInspectionIn, actor: Actor) -> Inspection:

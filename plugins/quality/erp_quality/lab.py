@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
+from erp_production.models import Spk
 from erp_warehouse.models import Product
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -110,6 +111,8 @@ def record_lab_test(session: Session, *, data: LabTestIn, actor: Actor) -> LabTe
         errors.append({"field": "unit", "message": f"this test is measured in {test_type.unit}"})
     if data.product_id is not None and session.get(Product, data.product_id) is None:
         errors.append({"field": "product_id", "message": "unknown product"})
+    if data.spk_id is not None and session.get(Spk, data.spk_id) is None:
+        errors.append({"field": "spk_id", "message": "unknown SPK"})
     if errors:
         raise ValidationFailed("invalid lab test", errors=errors)
     assert test_type is not None

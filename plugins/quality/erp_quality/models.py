@@ -1,7 +1,7 @@
 """The quality plugin's tables: defect categories, inspections with their defects and metal-detector
 results, lab test types and results, batch releases and segregations (all prefixed ``quality_``).
 
-SPKs and MOs are referenced by id. Products and locations reference the warehouse's tables.
+SPKs and MOs reference the production plugin's tables; products and locations the warehouse's.
 """
 
 from __future__ import annotations
@@ -62,9 +62,9 @@ class Inspection(Base):
     kind: Mapped[str] = mapped_column(String(10))
     checkpoint: Mapped[str] = mapped_column(String(20))
     status: Mapped[str] = mapped_column(String(10), index=True)
-    spk_id: Mapped[int | None] = mapped_column(index=True)
-    mo_id: Mapped[int | None]
-    final_spk_id: Mapped[int | None] = mapped_column(unique=True)
+    spk_id: Mapped[int | None] = mapped_column(ForeignKey("production_spk.id"), index=True)
+    mo_id: Mapped[int | None] = mapped_column(ForeignKey("production_mo.id"))
+    final_spk_id: Mapped[int | None] = mapped_column(ForeignKey("production_spk.id"), unique=True)
     batch_number: Mapped[str | None] = mapped_column(String(60), index=True)
     department: Mapped[str] = mapped_column(String(40))
     product_id: Mapped[int | None] = mapped_column(ForeignKey("warehouse_product.id"))
@@ -143,7 +143,7 @@ class LabTest(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     batch_number: Mapped[str] = mapped_column(String(60), index=True)
     test_type_id: Mapped[int] = mapped_column(ForeignKey("quality_lab_test_type.id"))
-    spk_id: Mapped[int | None]
+    spk_id: Mapped[int | None] = mapped_column(ForeignKey("production_spk.id"))
     product_id: Mapped[int | None] = mapped_column(ForeignKey("warehouse_product.id"))
     measured_value: Mapped[Decimal] = mapped_column(Numeric(18, 4))
     unit: Mapped[str] = mapped_column(String(20))
@@ -190,7 +190,7 @@ class Segregation(Base):
     from_location_id: Mapped[int] = mapped_column(ForeignKey("warehouse_location.id"))
     quarantine_location_id: Mapped[int] = mapped_column(ForeignKey("warehouse_location.id"))
     inspection_id: Mapped[int | None] = mapped_column(ForeignKey("quality_inspection.id"))
-    spk_id: Mapped[int | None]
+    spk_id: Mapped[int | None] = mapped_column(ForeignKey("production_spk.id"))
     batch_number: Mapped[str | None] = mapped_column(String(60))
     quarantine_move_id: Mapped[int | None] = mapped_column(ForeignKey("warehouse_stock_move.id"))
     close_move_id: Mapped[int | None] = mapped_column(ForeignKey("warehouse_stock_move.id"))

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from kernel import KERNEL_API_VERSION
 from kernel.config import Settings
-from kernel.events import Event
+from kernel.events import Event, EventEnvelope
 from kernel.plugins import PluginManifest, hookimpl
 
 manifest = PluginManifest(
@@ -61,3 +61,10 @@ def erp_demo_data(session: Session, settings: Settings) -> None:
     from erp_quality.demo import load_demo_data
 
     load_demo_data(session)
+
+
+@hookimpl
+def on_spk_completed(session: Session, event: EventEnvelope[Any]) -> None:
+    from erp_quality.inspections import final_inspection_for_completed_spk
+
+    final_inspection_for_completed_spk(session, payload=event.payload)

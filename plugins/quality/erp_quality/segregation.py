@@ -7,13 +7,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 
-from erp_warehouse.models import Location, Product
+from erp_production.models import Spk
+from erp_warehouse.models import Location, Lot, Product
 from erp_warehouse.stock import MoveLine, post_stock_move
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from erp_quality.actor import Actor, check_department
-from erp_quality.models import Segregation
+from erp_quality.models import Inspection, Segregation
 from kernel.audit import record_change
 from kernel.clock import utcnow
 from kernel.errors import Conflict, NotFound, ValidationFailed
@@ -101,6 +102,12 @@ def segregate(
         errors.append({"field": "from_location_id", "message": "unknown location or one that holds no stock"})
     elif source_loc.kind == "quarantine":
         errors.append({"field": "from_location_id", "message": "the units are in quarantine already"})
+    if spk_id is not None and session.get(Spk, spk_id) is None:
+        errors.append({"field": "spk_id", "message": "unknown SPK"})
+    if inspection_id is not None and session.get(Inspection, inspection_id) is None:
+        errors.append({"field": "inspection_id", "message": "unknown inspection"})
+    if lot_id is not None and session.get(Lot, lot_id) is None:
+        errors.append({"field": "lot_id", "message": "unknown lot"})
     if errors:
         raise ValidationFailed("invalid segregation", errors=errors)
     assert source_loc is not None

@@ -72,3 +72,60 @@ def make_factory_data(site: Site) -> dict[str, Any]:
         categories = {c.code: c.id for c in session.scalars(select(DefectCategory))}
         test_types = {t.code: t.id for t in session.scalars(select(LabTestType))}
     return {"products": products, "locations": locations, "categories": categories, "test_types": test_types}
+
+
+def make_spk(
+    site: Site, *, product_id: int, store_id: int, department: str = "Packing", good: str = "50"
+) -> int:
+    """An MO with one SPK in progress that produced ``good`` units (rows written directly: the
+    production plugin's own tests cover how SPKs come to be); returns the SPK id."""
+    from datetime import date
+
+    from erp_production.models import Bom, DailyInput, ManufacturingOrder, Spk
+    from sqlalchemy import func, select
+
+    with unit_of_work(site.sessions) as session:
+        n = (session.scalar(select(func.count(ManufacturingOrder.id))) or 0) + 1
+        bom = Bom(product_id=product_id, department=department, revision=f"R{n}", output_qty=Decimal(1))
+        mo = ManufacturingOrder(
+            number=f"MO-{n}",
+            product_id=product_id,
+            quantity=Decimal(good),
+            routing="route2",
+            batch_number=f"BATCH-{n}",
+            state="in_progress",
+            release_level="partial",
+        )
+        session.add_all([bom, mo])
+        session.flush()
+        spk = Spk(
+            number=f"SPK-{n}",
+            mo_id=mo.id,
+            department=department,
+            sequence=4,
+            bom_id=bom.id,
+            product_id=product_id,
+            store_location_id=store_id,
+            target=Decimal(good),
+            state="in_progress",
+        )
+        session.add(spk)
+        session.flush()
+        session.add(
+            DailyInput(
+                spk_id=spk.id,
+                work_date=date(2026, 1, 5),
+                good=Decimal(good),
+                defect=Decimal(2),
+                rework=Decimal(0),
+            )
+        )
+        return spk.id
+
+
+def complete_spk(site: Site, spk_id: int) -> None:
+    """Complete an SPK through the production plugin's service (which emits ``spk_completed``)."""
+    from erp_production.spk import complete_spk as complete
+
+    with unit_of_work(site.sessions) as session:
+        complete(session, spk_id=spk_id, user="test")

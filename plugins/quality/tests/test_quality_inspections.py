@@ -8,7 +8,7 @@ from decimal import Decimal
 from erp_quality.inspections import create_final_inspection
 from erp_quality.models import Inspection
 from erp_warehouse.models import StockBalance, StockLedger
-from quality_testkit import Factory
+from quality_testkit import Factory, make_spk
 from sqlalchemy import select
 
 from kernel.db import unit_of_work
@@ -20,7 +20,7 @@ API = "/api/v1/quality"
 def inline(f: Factory, **over: object) -> dict[str, object]:
     body: dict[str, object] = {
         "checkpoint": "after_sewing",
-        "spk_id": 11,
+        "batch_number": "B-1",
         "product_id": f.products["BEAR-SEWN"],
         "inspected_qty": "100",
         "pass_qty": "90",
@@ -62,7 +62,7 @@ def test_inspection_arithmetic_and_categories_are_validated_with_field_errors(
     assert resp.status_code == 422 and "defects.0.quantity" in fields(resp)
     assert post(inline(f, scrap_qty="-2", pass_qty="94")).status_code == 422
     assert post(inline(f, inspected_qty="100.00001")).status_code == 422
-    resp = post(inline(f, spk_id=None))
+    resp = post(inline(f, batch_number=None))
     assert resp.status_code == 422 and "spk_id" in fields(resp)
     resp = post(inline(f, metal_detector={"checked_qty": "100", "failed_qty": "1"}))
     assert resp.status_code == 422 and "metal_detector" in fields(resp)  # not at after_sewing
@@ -216,12 +216,12 @@ def test_final_inspection_is_created_once_and_completed_by_an_inspector(
 ) -> None:
     f = factory
     f.receive("BEAR-DOLL", "STORE-PACKING", "50")
+    spk_id = make_spk(f.site, product_id=f.products["BEAR-DOLL"], store_id=f.locations["STORE-PACKING"])
     for _ in range(2):
         with unit_of_work(f.site.sessions) as s:
             create_final_inspection(
                 s,
-                spk_id=77,
-                mo_id=5,
+                spk_id=spk_id,
                 department="Packing",
                 quantity=Decimal(50),
                 product_id=f.products["BEAR-DOLL"],
@@ -229,9 +229,9 @@ def test_final_inspection_is_created_once_and_completed_by_an_inspector(
             )
     h = auth_headers(f.client, "QC Inspector")
     pending = f.client.get(f"{API}/inspections/pending-final", headers=h).json()
-    assert pending["total"] == 1 and pending["items"][0]["spk_id"] == 77
+    assert pending["total"] == 1 and pending["items"][0]["spk_id"] == spk_id
     result = {
-        "spk_id": 77,
+        "spk_id": spk_id,
         "inspected_qty": "50",
         "pass_qty": "49",
         "rework_qty": "1",

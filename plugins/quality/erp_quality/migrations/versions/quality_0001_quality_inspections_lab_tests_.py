@@ -2,7 +2,7 @@
 
 Revision ID: quality_0001
 Revises: 
-Create Date: 2026-11-24 20:49:11.048165
+Create Date: 2026-11-24 20:51:05.324356
 """
 
 from collections.abc import Sequence
@@ -16,7 +16,7 @@ import kernel.db
 revision: str = 'quality_0001'
 down_revision: str | Sequence[str] | None = None
 branch_labels: str | Sequence[str] | None = ('quality',)
-depends_on: str | Sequence[str] | None = ('kernel_0001', 'warehouse_0001')
+depends_on: str | Sequence[str] | None = ('kernel_0001', 'warehouse_0001', 'production_0001')
 
 
 def upgrade() -> None:
@@ -78,8 +78,11 @@ def upgrade() -> None:
     sa.Column('inspected_at', kernel.db.UtcDateTime(timezone=True), nullable=True),
     sa.Column('notes', sa.Text(), nullable=True),
     sa.Column('created_at', kernel.db.UtcDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['final_spk_id'], ['production_spk.id'], name=op.f('fk_quality_inspection_final_spk_id_production_spk')),
     sa.ForeignKeyConstraint(['location_id'], ['warehouse_location.id'], name=op.f('fk_quality_inspection_location_id_warehouse_location')),
+    sa.ForeignKeyConstraint(['mo_id'], ['production_mo.id'], name=op.f('fk_quality_inspection_mo_id_production_mo')),
     sa.ForeignKeyConstraint(['product_id'], ['warehouse_product.id'], name=op.f('fk_quality_inspection_product_id_warehouse_product')),
+    sa.ForeignKeyConstraint(['spk_id'], ['production_spk.id'], name=op.f('fk_quality_inspection_spk_id_production_spk')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_quality_inspection')),
     sa.UniqueConstraint('final_spk_id', name=op.f('uq_quality_inspection_final_spk_id'))
     )
@@ -107,6 +110,7 @@ def upgrade() -> None:
     sa.Column('tested_by', sa.String(length=64), nullable=True),
     sa.Column('tested_at', kernel.db.UtcDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['product_id'], ['warehouse_product.id'], name=op.f('fk_quality_lab_test_product_id_warehouse_product')),
+    sa.ForeignKeyConstraint(['spk_id'], ['production_spk.id'], name=op.f('fk_quality_lab_test_spk_id_production_spk')),
     sa.ForeignKeyConstraint(['test_type_id'], ['quality_lab_test_type.id'], name=op.f('fk_quality_lab_test_test_type_id_quality_lab_test_type')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_quality_lab_test'))
     )
@@ -158,6 +162,7 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['product_id'], ['warehouse_product.id'], name=op.f('fk_quality_segregation_product_id_warehouse_product')),
     sa.ForeignKeyConstraint(['quarantine_location_id'], ['warehouse_location.id'], name=op.f('fk_quality_segregation_quarantine_location_id_warehouse_location')),
     sa.ForeignKeyConstraint(['quarantine_move_id'], ['warehouse_stock_move.id'], name=op.f('fk_quality_segregation_quarantine_move_id_warehouse_stock_move')),
+    sa.ForeignKeyConstraint(['spk_id'], ['production_spk.id'], name=op.f('fk_quality_segregation_spk_id_production_spk')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_quality_segregation'))
     )
     with op.batch_alter_table('quality_segregation', schema=None) as batch_op:
