@@ -247,3 +247,16 @@ def test_final_inspection_is_created_once_and_completed_by_an_inspector(
     assert done.json()["status"] == "failed" and done.json()["inspector"]
     assert f.client.post(f"{API}/inspection/final", json=result, headers=h).status_code == 409
     assert f.client.get(f"{API}/inspections/pending-final", headers=h).json()["total"] == 0
+
+
+def test_a_retried_inline_inspection_with_an_idempotency_key_is_recorded_once(
+    factory: Factory, auth_headers
+) -> None:
+    f = factory
+    h = {**auth_headers(f.client, "QC Inspector"), "Idempotency-Key": "tablet-42-1"}
+    first = f.client.post(f"{API}/inspection/inline", json=inline(f), headers=h)
+    again = f.client.post(f"{API}/inspection/inline", json=inline(f), headers=h)
+    assert first.status_code == again.status_code == 201
+    assert again.headers.get("Idempotency-Replayed") == "true" and again.json()["id"] == first.json()["id"]
+    with f.site.sessions() as s:
+        assert len(s.scalars(select(Inspection.id)).all()) == 1
