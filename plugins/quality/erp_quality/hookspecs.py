@@ -1,0 +1,41 @@
+# mypy: disable-error-code="empty-body"
+"""Hookspecs of the quality plugin: the events it emits. Documented in ``plugins/quality/README.md``;
+each hook has a test named after it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from kernel.events import EventEnvelope
+
+hookspec = pluggy.HookspecMarker("erp")
+
+
+# --- event hooks (after commit, by a worker) ----------------------------------------------------
+
+
+@hookspec
+def on_inspection_failed(session: Session, event: EventEnvelope[Any]) -> None:
+    """Event hook (after commit, by a worker): units failed an inspection; ``event.payload`` is an
+    ``erp_quality.events.InspectionFailed``.
+
+    Emitted when an inline or final inspection completes with scrap, a critical defect or a
+    metal-detector failure (``severity`` ``critical`` for metal and critical defects, else ``major``).
+    Called once per subscribing plugin in a fresh transaction of its own; raise to have it retried.
+    The return value is ignored.
+    """
+
+
+@hookspec
+def on_batch_released(session: Session, event: EventEnvelope[Any]) -> None:
+    """Event hook (after commit, by a worker): QC released a batch for shipping; ``event.payload`` is an
+    ``erp_quality.events.BatchReleased``.
+
+    Called once per subscribing plugin in a fresh transaction of its own; raise to have it retried.
+    The return value is ignored.
+    """
