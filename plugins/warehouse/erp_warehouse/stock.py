@@ -291,7 +291,36 @@ def post_stock_move(
         savepoint.rollback()
         raise
     savepoint.commit()
+    _emit_moved(session, result, user)
     return result
+
+
+def _emit_moved(session: Session, result: PostedMove, user: str | None) -> None:
+    from erp_warehouse.events import MovedLine, StockMoved
+    from kernel.events import emit
+
+    products = {line.product_id for line in result.lines}
+    aggregate = f"product:{products.pop()}" if len(products) == 1 else f"move:{result.move_id}"
+    payload = StockMoved(
+        move_id=result.move_id,
+        reference=result.reference,
+        user=user,
+        lines=[
+            MovedLine(
+                line_no=x.line_no,
+                product_id=x.product_id,
+                from_location_id=x.from_location_id,
+                to_location_id=x.to_location_id,
+                lot_id=x.lot_id,
+                requested=x.requested,
+                posted=x.posted,
+                shortfall=x.shortfall,
+                accepted_by=x.accepted_by,
+            )
+            for x in result.lines
+        ],
+    )
+    emit(session, "stock_moved", payload, aggregate=aggregate)
 
 
 def _post(
