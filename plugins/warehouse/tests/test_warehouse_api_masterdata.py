@@ -148,3 +148,20 @@ def test_unit_conversions(api) -> None:
     )
     units = api.client.get(f"{BASE}/units", params={"limit": 500}, headers=wa).json()
     assert units["total"] == 5
+
+
+def test_openapi_documents_the_warehouse_api(api) -> None:
+    spec = api.client.get("/openapi.json").json()
+    paths = spec["paths"]
+    for path, method in [
+        ("/api/v1/warehouse/stock/summary", "get"),
+        ("/api/v1/warehouse/stock/move", "post"),
+        ("/api/v1/warehouse/transfer/inter-dept", "post"),
+        ("/api/v1/warehouse/stock/lot/{lot_id}", "get"),
+        ("/api/v1/warehouse/po/create", "post"),
+        ("/api/v1/warehouse/po/{po_id}/receive", "put"),
+        ("/api/v1/warehouse/reports/inventory", "get"),
+        ("/api/v1/warehouse/products/{record_id}", "patch"),
+    ]:
+        assert method in paths[path], (path, method)
+    assert "ProductPatch" in spec["components"]["schemas"]
