@@ -218,7 +218,9 @@ def _validate(session: Session, lines: Sequence[MoveLine], reference: str) -> di
     product_ids = {x.product_id for x in lines}
     products = set(session.scalars(select(Product.id).where(Product.id.in_(product_ids), Product.active)))
     lot_ids = {x.lot_id for x in lines if x.lot_id is not None}
-    lots = dict(session.execute(select(Lot.id, Lot.product_id).where(Lot.id.in_(lot_ids))).tuples().all())
+    lots: dict[int, int] = {}
+    if lot_ids:  # most moves carry no lot: spare the round trip
+        lots = dict(session.execute(select(Lot.id, Lot.product_id).where(Lot.id.in_(lot_ids))).tuples().all())
     for i, line in enumerate(lines):
         if line.product_id not in products:
             errors.append({"field": f"lines.{i}.product_id", "message": "unknown or inactive product"})
