@@ -70,8 +70,10 @@ def make_master_data(session: Session) -> dict[str, Any]:
         ("WIP-CUT", "PCS", "wip"),
         ("WIP-CUT2", "PCS", "wip"),
     ]:
-        data = ProductIn(code=code, name=code.title(), type=ptype, unit_id=units[unit], category_id=cat)
-        products[code] = create(session, kind="products", data=data).id
+        product = ProductIn.model_validate(
+            {"code": code, "name": code.title(), "type": ptype, "unit_id": units[unit], "category_id": cat}
+        )
+        products[code] = create(session, kind="products", data=product).id
     supplier = create(
         session, kind="partners", data=PartnerIn(code="SUP1", name="Supplier", kind="supplier")
     ).id
@@ -87,8 +89,10 @@ def make_master_data(session: Session) -> dict[str, Any]:
         ("PRODUCTION", "production", None),
         ("SCRAP", "scrap", None),
     ]:
-        data = LocationIn(code=code, name=code.title(), kind=kind, parent_id=root, department=dept)
-        locations[code] = create(session, kind="locations", data=data).id
+        location = LocationIn.model_validate(
+            {"code": code, "name": code.title(), "kind": kind, "parent_id": root, "department": dept}
+        )
+        locations[code] = create(session, kind="locations", data=location).id
     return {"units": units, "products": products, "locations": locations, "supplier_id": supplier}
 
 
