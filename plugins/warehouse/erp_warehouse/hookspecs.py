@@ -1,9 +1,10 @@
 # mypy: disable-error-code="empty-body"
-"""The warehouse plugin's own hookspecs: in-transaction hooks other plugins implement.
+"""The warehouse plugin's own hookspecs: two in-transaction hooks and two event hooks.
 
-Both are called synchronously inside the transaction of the stock posting, with its session: whatever
-an implementation writes commits or rolls back together with the posting. (The after-commit events
-``stock_moved`` and ``po_received`` go through the kernel's outbox instead.)
+``on_stock_negative`` and ``on_goods_received`` are called synchronously inside the transaction of the
+stock posting, with its session: whatever an implementation writes commits or rolls back together with
+the posting. ``on_stock_moved`` and ``on_po_received`` are event hooks: the events go through the
+kernel's outbox and reach subscribers after commit, in a worker (payloads in ``erp_warehouse.events``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from erp_warehouse.stock import GoodsReceived, Shortfall
+    from kernel.events import EventEnvelope
 
 hookspec = pluggy.HookspecMarker("erp")
 
@@ -51,4 +53,29 @@ def on_goods_received(session: Session, receipt: GoodsReceived) -> None:
 
     :param session: the receipt's transaction.
     :param receipt: purchase order, move id, and per line product, location, lot and stock quantity.
+    """
+
+
+@hookspec
+def on_stock_moved(session: Session, event: EventEnvelope) -> None:
+    """Event hook (after commit, by a worker): a stock move was posted.
+
+    Emitted by ``post_stock_move`` in the posting's transaction (aggregate ``product:<id>`` when every
+    line moves one product, else ``move:<id>``), so it exists only if the posting committed.
+    ``event.payload`` is ``erp_warehouse.events.StockMoved``: ``move_id``, ``reference``, ``user`` and
+    per line ``product_id``, ``from_location_id``, ``to_location_id``, ``lot_id``, ``requested``,
+    ``posted``, ``shortfall`` and ``accepted_by``. Called in a fresh transaction of the subscriber's own,
+    committed when it returns; raise to fail the attempt (it is retried, then dead-lettered).
+    """
+
+
+@hookspec
+def on_po_received(session: Session, event: EventEnvelope) -> None:
+    """Event hook (after commit, by a worker): goods were received against a purchase order.
+
+    Emitted by ``purchasing.receive_po`` in the receipt's transaction (aggregate ``po:<id>``).
+    ``event.payload`` is ``erp_warehouse.events.PoReceived``: ``po_id``, ``number``, ``po_type``,
+    ``state`` after the receipt, ``week``, ``destination``, ``location_id``, ``receipt_id``, ``move_id``
+    and ``lines`` (``product_id``, ``location_id``, ``lot_id``, ``quantity`` in stock units). Called in a
+    fresh transaction of the subscriber's own; raise to fail the attempt (retried, then dead-lettered).
     """

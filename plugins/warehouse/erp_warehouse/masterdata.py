@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from erp_warehouse.models import Category, Location, Lot, Partner, Product, Unit
 from erp_warehouse.schemas import CategoryIn, LocationIn, LotIn, PartnerIn, ProductIn, UnitIn
+from kernel.audit import record_change
 from kernel.db import Base
 from kernel.errors import Conflict, NotFound, ValidationFailed
 
@@ -79,8 +80,8 @@ def list_records(
     session: Session,
     *,
     kind: str,
-    page: int = 1,
-    page_size: int = 50,
+    limit: int = 50,
+    offset: int = 0,
     filters: Mapping[str, str] | None = None,
     search: str | None = None,
     sort: str | None = None,
@@ -121,7 +122,7 @@ def list_records(
     if errors:
         raise ValidationFailed("invalid list parameters", errors=errors)
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = session.scalars(stmt.order_by(order, model.id).offset((page - 1) * page_size).limit(page_size))
+    rows = session.scalars(stmt.order_by(order, model.id).offset(offset).limit(limit))
     return list(rows), total
 
 
@@ -164,9 +165,16 @@ def create_record(session: Session, *, kind: str, data: BaseModel) -> Any:
         raise ValidationFailed(f"invalid {spec.label}", errors=errors)
     if _duplicate(session, spec, values, None):
         raise Conflict(f"a {spec.label} with this {'/'.join(spec.natural_key)} already exists")
-    record = spec.model(**values)
+    record: Any = spec.model(**values)
     session.add(record)
     session.flush()
+    record_change(
+        session,
+        entity_type=f"warehouse.{spec.label}",
+        entity_id=record.id,
+        action="create",
+        new={k: _plain(v) for k, v in values.items()},
+    )
     return record
 
 
@@ -186,18 +194,46 @@ def update_record(session: Session, *, kind: str, record_id: int, changes: Mappi
         raise ValidationFailed(f"invalid {spec.label}", errors=errors)
     if _duplicate(session, spec, merged, record_id):
         raise Conflict(f"a {spec.label} with this {'/'.join(spec.natural_key)} already exists")
+    old = {name: _plain(getattr(record, name)) for name in merged}
     for name, value in merged.items():
         setattr(record, name, value)
     session.flush()
+    new = {name: _plain(getattr(record, name)) for name in merged}
+    changed = [name for name in merged if old[name] != new[name]]
+    if changed:
+        record_change(
+            session,
+            entity_type=f"warehouse.{spec.label}",
+            entity_id=record_id,
+            action="update",
+            old={k: old[k] for k in changed},
+            new={k: new[k] for k in changed},
+        )
     return record
 
 
 def deactivate_record(session: Session, *, kind: str, record_id: int) -> Any:
     """Mark a record inactive (records are never deleted: the ledger refers to them)."""
     record = get_record(session, kind=kind, record_id=record_id)
-    record.active = False
-    session.flush()
+    if record.active:
+        record.active = False
+        session.flush()
+        record_change(
+            session,
+            entity_type=f"warehouse.{kind_of(kind).label}",
+            entity_id=record_id,
+            action="deactivate",
+            old={"active": True},
+            new={"active": False},
+        )
     return record
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-friendly form of a column value for the audit trail."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    return str(value)
 
 
 def _pydantic_errors(exc: ValidationError, prefix: str = "") -> list[dict[str, Any]]:

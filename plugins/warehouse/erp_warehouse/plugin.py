@@ -35,6 +35,27 @@ def erp_migrations() -> Path:
 
 
 @hookimpl
+def erp_permissions() -> Sequence[Any]:
+    from erp_warehouse.permissions import PERMISSIONS
+
+    return PERMISSIONS
+
+
+@hookimpl
+def erp_events() -> Sequence[Any]:
+    from erp_warehouse.events import EVENTS
+
+    return EVENTS
+
+
+@hookimpl
+def erp_routers() -> Sequence[Any]:
+    from erp_warehouse.routes import routers
+
+    return routers()
+
+
+@hookimpl
 def erp_checks() -> Sequence[Any]:
     from erp_warehouse.checks import CHECKS
 

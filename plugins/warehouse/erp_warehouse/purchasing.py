@@ -9,19 +9,24 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from decimal import Decimal
+from typing import Literal
 
 import pluggy
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from erp_warehouse.events import PoReceived, ReceivedPoLine
 from erp_warehouse.models import Location, Lot, Partner, Product, PurchaseOrder, PurchaseOrderLine, Receipt
 from erp_warehouse.schemas import PoIn, ReceiptLineIn
 from erp_warehouse.stock import GoodsReceived, MoveLine, PostedMove, ReceivedLine, post_stock_move
 from erp_warehouse.units import to_stock_unit
+from kernel.audit import record_change
 from kernel.clock import utcnow
 from kernel.errors import Conflict, NotFound, ValidationFailed
+from kernel.events import emit
 
 RECEIVABLE = ("sent", "received")
+PoState = Literal["draft", "sent", "received", "done", "cancelled"]
 
 
 def get_po(session: Session, *, po_id: int, lock: bool = False) -> PurchaseOrder:
@@ -93,6 +98,7 @@ def create_po(session: Session, *, data: PoIn, user: str | None = None) -> Purch
     session.add(po)
     session.flush()
     po.number = f"PO-{po.id:06d}"
+    _audit(session, po, "create", None)
     for i, line in enumerate(data.lines):
         session.add(
             PurchaseOrderLine(
@@ -115,12 +121,25 @@ def _transition(po: PurchaseOrder, allowed: Sequence[str], action: str) -> None:
         raise Conflict(f"{po.number} is {po.state}; cannot {action} it (allowed from: {', '.join(allowed)})")
 
 
+def _audit(session: Session, po: PurchaseOrder, action: str, old_state: str | None) -> None:
+    record_change(
+        session,
+        entity_type="warehouse.purchase_order",
+        entity_id=po.id,
+        action=action,
+        old=None if old_state is None else {"state": old_state},
+        new={"state": po.state, "number": po.number} if action != "delete" else None,
+    )
+
+
 def send_po(session: Session, *, po_id: int, user: str | None = None) -> PurchaseOrder:
     """Approve and send a Draft purchase order to its supplier."""
     po = get_po(session, po_id=po_id, lock=True)
     _transition(po, ("draft",), "send")
+    old = po.state
     po.state, po.sent_by, po.sent_at = "sent", user, utcnow()
     session.flush()
+    _audit(session, po, "send", old)
     return po
 
 
@@ -128,8 +147,10 @@ def cancel_po(session: Session, *, po_id: int, user: str | None = None) -> Purch
     """Cancel a Draft or Sent purchase order (nothing was received)."""
     po = get_po(session, po_id=po_id, lock=True)
     _transition(po, ("draft", "sent"), "cancel")
+    old = po.state
     po.state, po.cancelled_by, po.cancelled_at = "cancelled", user, utcnow()
     session.flush()
+    _audit(session, po, "cancel", old)
     return po
 
 
@@ -139,6 +160,7 @@ def close_po(session: Session, *, po_id: int) -> PurchaseOrder:
     _transition(po, ("received",), "close")
     po.state, po.closed_at = "done", utcnow()
     session.flush()
+    _audit(session, po, "close", "received")
     return po
 
 
@@ -146,6 +168,7 @@ def delete_po(session: Session, *, po_id: int) -> None:
     """Delete a Draft or Cancelled purchase order (one that never moved stock)."""
     po = get_po(session, po_id=po_id, lock=True)
     _transition(po, ("draft", "cancelled"), "delete")
+    _audit(session, po, "delete", po.state)
     session.execute(delete(PurchaseOrderLine).where(PurchaseOrderLine.purchase_order_id == po.id))
     session.delete(po)
     session.flush()
@@ -166,6 +189,7 @@ def receive_po(
     """
     po = get_po(session, po_id=po_id, lock=True)
     _transition(po, RECEIVABLE, "receive")
+    old_state = po.state
     by_id = {line.id: line for line in po_lines(session, po_id=po.id)}
     supplier_location = session.scalar(
         select(Location.id).where(Location.kind == "supplier", Location.active).order_by(Location.id).limit(1)
@@ -218,6 +242,7 @@ def receive_po(
     receipt = Receipt(purchase_order_id=po.id, move_id=moved.move_id, received_by=user, received_at=utcnow())
     session.add(receipt)
     session.flush()
+    _audit(session, po, "receive", old_state)
     hooks.on_goods_received(
         session=session,
         receipt=GoodsReceived(
@@ -230,6 +255,28 @@ def receive_po(
             ),
             user=user,
         ),
+    )
+    emit(
+        session,
+        "po_received",
+        PoReceived(
+            po_id=po.id,
+            number=po.number,
+            po_type=po.po_type,
+            state=po.state,
+            week=po.week,
+            destination=po.destination,
+            location_id=po.location_id,
+            receipt_id=receipt.id,
+            move_id=moved.move_id,
+            lines=[
+                ReceivedPoLine(
+                    product_id=x.product_id, location_id=x.to_location_id, lot_id=x.lot_id, quantity=x.posted
+                )
+                for x in moved.lines
+            ],
+        ),
+        aggregate=f"po:{po.id}",
     )
     return po, receipt, moved
 
@@ -260,8 +307,8 @@ def list_pos(
     state: str | None = None,
     po_type: str | None = None,
     supplier_id: int | None = None,
-    page: int = 1,
-    page_size: int = 50,
+    limit: int = 50,
+    offset: int = 0,
 ) -> tuple[list[PurchaseOrder], int]:
     """Purchase orders, newest first, filtered by state, type and supplier."""
     stmt = select(PurchaseOrder)
@@ -272,7 +319,5 @@ def list_pos(
     if supplier_id is not None:
         stmt = stmt.where(PurchaseOrder.supplier_id == supplier_id)
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = session.scalars(
-        stmt.order_by(PurchaseOrder.id.desc()).offset((page - 1) * page_size).limit(page_size)
-    )
+    rows = session.scalars(stmt.order_by(PurchaseOrder.id.desc()).offset(offset).limit(limit))
     return list(rows), total

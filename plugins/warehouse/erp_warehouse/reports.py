@@ -26,10 +26,14 @@ def stock_summary(
     location_id: int | None = None,
     category_id: int | None = None,
     only_available: bool = False,
-    page: int = 1,
-    page_size: int = 100,
+    below_min: bool = False,
+    limit: int = 100,
+    offset: int = 0,
 ) -> tuple[list[dict[str, Any]], int]:
-    """Balances with product and location codes: on hand, reserved and available, one page."""
+    """Balances with product and location codes: on hand, reserved and available, one page.
+
+    ``below_min`` keeps only products whose total on hand (all locations) is below their minimum.
+    """
     stmt = (
         select(
             StockBalance.product_id,
@@ -55,9 +59,17 @@ def stock_summary(
         stmt = stmt.where(Product.category_id == category_id)
     if only_available:
         stmt = stmt.where(StockBalance.on_hand > StockBalance.reserved)
+    if below_min:
+        totals = (
+            select(StockBalance.product_id)
+            .join(Product, Product.id == StockBalance.product_id)
+            .group_by(StockBalance.product_id, Product.min_stock)
+            .having(func.sum(StockBalance.on_hand) < Product.min_stock)
+        )
+        stmt = stmt.where(StockBalance.product_id.in_(totals))
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     stmt = stmt.order_by(Product.code, Location.code, StockBalance.lot_key)
-    rows = session.execute(stmt.offset((page - 1) * page_size).limit(page_size)).mappings()
+    rows = session.execute(stmt.offset(offset).limit(limit)).mappings()
     return [dict(r) for r in rows], total
 
 
@@ -78,7 +90,11 @@ class InventoryRow:
 
 
 def inventory_report(
-    session: Session, *, category_id: int | None = None, location_id: int | None = None
+    session: Session,
+    *,
+    category_id: int | None = None,
+    location_id: int | None = None,
+    below_min: bool = False,
 ) -> list[InventoryRow]:
     """Quantities by product, location and category; a product whose total is below its minimum is flagged.
 
@@ -142,7 +158,7 @@ def inventory_report(
                 below_minimum=total < min_stock,
             )
         )
-    return out
+    return [r for r in out if r.below_minimum] if below_min else out
 
 
 def inventory_csv(rows: list[InventoryRow]) -> Iterator[str]:
@@ -173,7 +189,7 @@ def inventory_csv(rows: list[InventoryRow]) -> Iterator[str]:
 
 
 def product_ledger(
-    session: Session, *, product_id: int, location_id: int | None = None, page: int = 1, page_size: int = 100
+    session: Session, *, product_id: int, location_id: int | None = None, limit: int = 100, offset: int = 0
 ) -> tuple[list[StockLedger], int]:
     """A product's ledger, newest first (optionally only lines touching one location)."""
     if session.get(Product, product_id) is None:
@@ -184,9 +200,7 @@ def product_ledger(
             (StockLedger.from_location_id == location_id) | (StockLedger.to_location_id == location_id)
         )
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = session.scalars(
-        stmt.order_by(StockLedger.id.desc()).offset((page - 1) * page_size).limit(page_size)
-    )
+    rows = session.scalars(stmt.order_by(StockLedger.id.desc()).offset(offset).limit(limit))
     return list(rows), total
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
@@ -205,15 +205,6 @@ class LotOut(Out):
     active: bool
 
 
-class Page(BaseModel):
-    """One page of a list: ``items`` plus the total matching the filters."""
-
-    items: list[Any]
-    total: int
-    page: int
-    page_size: int
-
-
 class ImportResult(BaseModel):
     """What a CSV import did."""
 
@@ -408,3 +399,80 @@ class ReceiptIn(Strict):
     """A (partial) delivery against a purchase order."""
 
     lines: list[ReceiptLineIn] = Field(min_length=1, max_length=500)
+
+
+class ReceiptOut(BaseModel):
+    """The outcome of a receipt: the purchase order after it, the receipt and the stock posting."""
+
+    purchase_order: PoOut
+    receipt_id: int
+    move: PostedMoveOut
+
+
+class ReleaseIn(Strict):
+    """Give back part of a reservation (all that is left when ``quantity`` is omitted)."""
+
+    quantity: PositiveQty | None = None
+
+
+class StockRowOut(BaseModel):
+    """One balance of the stock summary."""
+
+    product_id: int
+    product_code: str
+    location_id: int
+    location_code: str
+    lot_id: int | None
+    lot_code: str | None
+    on_hand: Decimal
+    reserved: Decimal
+    available: Decimal
+
+
+class LedgerOut(Out):
+    """One ledger row (a posted move line)."""
+
+    id: int
+    move_id: int
+    line_no: int
+    product_id: int
+    lot_id: int | None
+    from_location_id: int
+    to_location_id: int
+    quantity: Decimal
+    reservation_id: int | None
+    reference: str
+    created_by: str | None
+    created_at: datetime
+
+
+class LotBalanceOut(BaseModel):
+    """Where (part of) a lot is now."""
+
+    location_id: int
+    location_code: str
+    on_hand: Decimal
+    reserved: Decimal
+
+
+class LotDetailOut(BaseModel):
+    """A lot, where it is and every move of it."""
+
+    lot: LotOut
+    balances: list[LotBalanceOut]
+    moves: list[LedgerOut]
+
+
+class InventoryRowOut(BaseModel):
+    """One line of the inventory report."""
+
+    product_id: int
+    product_code: str
+    product_name: str
+    category_code: str | None
+    location_code: str
+    on_hand: Decimal
+    reserved: Decimal
+    min_stock: Decimal
+    product_total: Decimal
+    below_minimum: bool

@@ -218,7 +218,9 @@ def _validate(session: Session, lines: Sequence[MoveLine], reference: str) -> di
     product_ids = {x.product_id for x in lines}
     products = set(session.scalars(select(Product.id).where(Product.id.in_(product_ids), Product.active)))
     lot_ids = {x.lot_id for x in lines if x.lot_id is not None}
-    lots = dict(session.execute(select(Lot.id, Lot.product_id).where(Lot.id.in_(lot_ids))).tuples().all())
+    lots: dict[int, int] = {}
+    if lot_ids:  # most moves carry no lot: spare the round trip
+        lots = dict(session.execute(select(Lot.id, Lot.product_id).where(Lot.id.in_(lot_ids))).tuples().all())
     for i, line in enumerate(lines):
         if line.product_id not in products:
             errors.append({"field": f"lines.{i}.product_id", "message": "unknown or inactive product"})
@@ -291,7 +293,36 @@ def post_stock_move(
         savepoint.rollback()
         raise
     savepoint.commit()
+    _emit_moved(session, result, user)
     return result
+
+
+def _emit_moved(session: Session, result: PostedMove, user: str | None) -> None:
+    from erp_warehouse.events import MovedLine, StockMoved
+    from kernel.events import emit
+
+    products = {line.product_id for line in result.lines}
+    aggregate = f"product:{products.pop()}" if len(products) == 1 else f"move:{result.move_id}"
+    payload = StockMoved(
+        move_id=result.move_id,
+        reference=result.reference,
+        user=user,
+        lines=[
+            MovedLine(
+                line_no=x.line_no,
+                product_id=x.product_id,
+                from_location_id=x.from_location_id,
+                to_location_id=x.to_location_id,
+                lot_id=x.lot_id,
+                requested=x.requested,
+                posted=x.posted,
+                shortfall=x.shortfall,
+                accepted_by=x.accepted_by,
+            )
+            for x in result.lines
+        ],
+    )
+    emit(session, "stock_moved", payload, aggregate=aggregate)
 
 
 def _post(

@@ -16,12 +16,25 @@ from sqlalchemy.orm import Session
 
 from erp_warehouse.models import Location, Product, Transfer
 from erp_warehouse.stock import MoveLine, post_stock_move
+from kernel.audit import record_change
 from kernel.clock import utcnow
 from kernel.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 
 TOLERANCE = Decimal("0.10")
 """A received quantity more than this fraction off the sent quantity is refused."""
 OPEN = "sent"
+
+
+def _same_department(location: Location | None, department: str) -> bool:
+    return location is not None and (location.department or "").casefold() == department.casefold()
+
+
+def _snapshot(transfer: Transfer) -> dict[str, object]:
+    return {
+        "state": transfer.state,
+        "sent_qty": str(transfer.sent_qty),
+        "received_qty": None if transfer.received_qty is None else str(transfer.received_qty),
+    }
 
 
 def _special_location(session: Session, kind: str) -> Location:
@@ -57,8 +70,13 @@ def send_transfer(
     reference: str | None = None,
     note: str | None = None,
     user: str | None = None,
+    department: str | None = None,
 ) -> Transfer:
-    """Send WIP to the next department's store; Conflict when that store's line is not clear."""
+    """Send WIP to the next department's store; Conflict when that store's line is not clear.
+
+    ``department``, when given, is the only department whose store the caller may send from
+    (department-scoped roles); PermissionDenied otherwise.
+    """
     errors = []
     if session.get(Product, product_id) is None:
         errors.append({"field": "product_id", "message": "unknown product"})
@@ -73,6 +91,8 @@ def send_transfer(
         errors.append({"field": "to_location_id", "message": "must differ from the sending store"})
     if errors:
         raise ValidationFailed("invalid transfer", errors=errors)
+    if department is not None and not _same_department(stores["from_location_id"], department):
+        raise PermissionDenied(f"{department} may only send transfers from its own store")
     # Serialise sends into one store, so two different articles cannot both pass line clearance.
     session.execute(select(Location.id).where(Location.id == to_location_id).with_for_update())
     blocking = session.scalar(
@@ -135,7 +155,7 @@ def accept_transfer(
     """
     transfer = get_transfer(session, transfer_id=transfer_id, lock=True)
     to_store = session.get(Location, transfer.to_location_id)
-    if department is not None and (to_store is None or to_store.department != department):
+    if department is not None and not _same_department(to_store, department):
         raise PermissionDenied(f"only the receiving department may accept {transfer.number}")
     if transfer.state != OPEN:
         raise Conflict(f"{transfer.number} is {transfer.state}; only a sent transfer can be accepted")
@@ -160,19 +180,40 @@ def accept_transfer(
         post_stock_move(
             session, hooks=hooks, lines=lines, reference=transfer.number, user=user, allow_shortfall=False
         )
+    old = _snapshot(transfer)
     transfer.state = "accepted"
     transfer.received_qty = received_qty
     transfer.accepted_by = user
     transfer.accepted_at = utcnow()
     session.flush()
+    record_change(
+        session,
+        entity_type="warehouse.transfer",
+        entity_id=transfer.id,
+        action="accept",
+        old=old,
+        new=_snapshot(transfer),
+    )
     return transfer
 
 
 def cancel_transfer(
-    session: Session, *, hooks: pluggy.HookRelay, transfer_id: int, user: str | None = None
+    session: Session,
+    *,
+    hooks: pluggy.HookRelay,
+    transfer_id: int,
+    user: str | None = None,
+    department: str | None = None,
 ) -> Transfer:
-    """Cancel a sent transfer: the quantity returns from transit to the sending store."""
+    """Cancel a sent transfer: the quantity returns from transit to the sending store.
+
+    ``department``, when given, is the only department whose sent transfers the caller may cancel.
+    """
     transfer = get_transfer(session, transfer_id=transfer_id, lock=True)
+    if department is not None and not _same_department(
+        session.get(Location, transfer.from_location_id), department
+    ):
+        raise PermissionDenied(f"only the sending department may cancel {transfer.number}")
     if transfer.state != OPEN:
         raise Conflict(f"{transfer.number} is {transfer.state}; only a sent transfer can be cancelled")
     line = MoveLine(
@@ -185,10 +226,19 @@ def cancel_transfer(
     post_stock_move(
         session, hooks=hooks, lines=[line], reference=transfer.number, user=user, allow_shortfall=False
     )
+    old = _snapshot(transfer)
     transfer.state = "cancelled"
     transfer.cancelled_by = user
     transfer.cancelled_at = utcnow()
     session.flush()
+    record_change(
+        session,
+        entity_type="warehouse.transfer",
+        entity_id=transfer.id,
+        action="cancel",
+        old=old,
+        new=_snapshot(transfer),
+    )
     return transfer
 
 
@@ -197,11 +247,16 @@ def list_transfers(
     *,
     state: str | None = None,
     location_id: int | None = None,
-    page: int = 1,
-    page_size: int = 50,
+    department: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
 ) -> tuple[list[Transfer], int]:
-    """Transfers, newest first, optionally by state and by a store on either side."""
+    """Transfers, newest first, optionally by state, by a store on either side, and by a department
+    whose store is on either side."""
     stmt = select(Transfer)
+    if department is not None:
+        stores = select(Location.id).where(func.lower(Location.department) == department.casefold())
+        stmt = stmt.where(or_(Transfer.from_location_id.in_(stores), Transfer.to_location_id.in_(stores)))
     if state:
         stmt = stmt.where(Transfer.state == state)
     if location_id is not None:
@@ -209,5 +264,13 @@ def list_transfers(
             or_(Transfer.from_location_id == location_id, Transfer.to_location_id == location_id)
         )
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = session.scalars(stmt.order_by(Transfer.id.desc()).offset((page - 1) * page_size).limit(page_size))
+    rows = session.scalars(stmt.order_by(Transfer.id.desc()).offset(offset).limit(limit))
     return list(rows), total
+
+
+def touches_department(session: Session, transfer: Transfer, department: str) -> bool:
+    """True when the transfer's sending or receiving store belongs to ``department``."""
+    return any(
+        _same_department(session.get(Location, location_id), department)
+        for location_id in (transfer.from_location_id, transfer.to_location_id)
+    )

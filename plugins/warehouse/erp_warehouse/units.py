@@ -71,3 +71,17 @@ def to_stock_unit(session: Session, *, product: Product, quantity: Decimal, unit
         session, product_id=product.id, from_unit_id=unit_id, to_unit_id=product.unit_id
     )
     return round_quantity(quantity * factor)
+
+
+def list_conversions(
+    session: Session, *, product_id: int | None = None, limit: int = 50, offset: int = 0
+) -> tuple[list[UnitConversion], int]:
+    """Unit conversions (general and product-specific, or only one product's), by id."""
+    from sqlalchemy import func
+
+    stmt = select(UnitConversion)
+    if product_id is not None:
+        stmt = stmt.where(UnitConversion.product_id == product_id)
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = session.scalars(stmt.order_by(UnitConversion.id).offset(offset).limit(limit))
+    return list(rows), total

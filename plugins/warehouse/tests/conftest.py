@@ -70,8 +70,10 @@ def make_master_data(session: Session) -> dict[str, Any]:
         ("WIP-CUT", "PCS", "wip"),
         ("WIP-CUT2", "PCS", "wip"),
     ]:
-        data = ProductIn(code=code, name=code.title(), type=ptype, unit_id=units[unit], category_id=cat)
-        products[code] = create(session, kind="products", data=data).id
+        product = ProductIn.model_validate(
+            {"code": code, "name": code.title(), "type": ptype, "unit_id": units[unit], "category_id": cat}
+        )
+        products[code] = create(session, kind="products", data=product).id
     supplier = create(
         session, kind="partners", data=PartnerIn(code="SUP1", name="Supplier", kind="supplier")
     ).id
@@ -87,8 +89,10 @@ def make_master_data(session: Session) -> dict[str, Any]:
         ("PRODUCTION", "production", None),
         ("SCRAP", "scrap", None),
     ]:
-        data = LocationIn(code=code, name=code.title(), kind=kind, parent_id=root, department=dept)
-        locations[code] = create(session, kind="locations", data=data).id
+        location = LocationIn.model_validate(
+            {"code": code, "name": code.title(), "kind": kind, "parent_id": root, "department": dept}
+        )
+        locations[code] = create(session, kind="locations", data=location).id
     return {"units": units, "products": products, "locations": locations, "supplier_id": supplier}
 
 
@@ -126,3 +130,50 @@ def acceptor(wh_site: Site) -> DebtAcceptor:
     obj = DebtAcceptor()
     wh_site.registry.pm.register(obj, name="debt_acceptor")
     return obj
+
+
+@dataclass
+class Api:
+    """A started client of an app with the warehouse plugin, master data, and signed-in users by role."""
+
+    client: Any
+    site: Site
+    products: dict[str, int]
+    locations: dict[str, int]
+    supplier_id: int
+    units: dict[str, int]
+    _headers: dict[str, dict[str, str]]
+    _login: Callable[..., dict[str, str]]
+
+    def as_(self, role: str) -> dict[str, str]:
+        """Authorization headers of a user with ``role`` (one user per role and test)."""
+        if role not in self._headers:
+            self._headers[role] = self._login(self.client, role)
+        return self._headers[role]
+
+    def receive(self, product: str, location: str, qty: int | str) -> None:
+        """Bring stock in from the supplier location (service level, its own transaction)."""
+        with unit_of_work(self.site.sessions) as s:
+            post_stock_move(
+                s,
+                hooks=self.site.registry.pm.hook,
+                lines=[
+                    MoveLine(
+                        self.products[product],
+                        self.locations["SUPPLIER"],
+                        self.locations[location],
+                        Decimal(qty),
+                    )
+                ],
+                reference="RECEIPT",
+            )
+
+
+@pytest.fixture
+def api(make_client: Callable[..., Any], auth_headers: Callable[..., dict[str, str]]) -> Api:
+    """The warehouse API with the small factory's master data."""
+    client = make_client(["warehouse"])
+    site: Site = client.app.state.site
+    with unit_of_work(site.sessions) as session:
+        data = make_master_data(session)
+    return Api(client=client, site=site, _headers={}, _login=auth_headers, **data)

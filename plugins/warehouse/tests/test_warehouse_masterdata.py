@@ -31,7 +31,7 @@ def test_product_crud_list_filter_sort_and_deactivate(stock) -> None:
             )
         assert err.value.errors[0]["field"] == "unit_id"
         rows, total = masterdata.list_records(
-            s, kind="products", filters={"type": "wip"}, sort="-code", page=1, page_size=1
+            s, kind="products", filters={"type": "wip"}, sort="-code", limit=1, offset=0
         )
         assert (total, [r.code for r in rows]) == (2, ["WIP-CUT2"])
         masterdata.deactivate_record(s, kind="products", record_id=stock.products["EYES"])
