@@ -1,5 +1,6 @@
 # mypy: disable-error-code="empty-body"
-"""Hookspecs of the approval plugin: how owning plugins declare request types and apply decisions.
+"""Hookspecs of the approval plugin: how owning plugins declare request types and apply decisions, and
+the two events others may subscribe to.
 
 Documented in ``plugins/approval/README.md``; each hook has a test named after it.
 """
@@ -14,8 +15,10 @@ import pluggy
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+    from erp_approval.events import ApprovalResolved, ApprovalStepReady
     from erp_approval.models import ApprovalDecision, ApprovalRequest
     from erp_approval.policies import PolicyDefault
+    from kernel.events import EventEnvelope
 
 hookspec = pluggy.HookspecMarker("erp")
 
@@ -56,4 +59,33 @@ def on_approval_decided(
     :param session: the caller's transaction; write the approved change through it.
     :param request: the closed ``ApprovalRequest``.
     :param decision: the closing ``ApprovalDecision``, or None when the requester cancelled.
+    """
+
+
+# --- event hooks (after commit, by a worker) ----------------------------------------------------
+
+
+@hookspec
+def on_approval_step_ready(session: Session, event: EventEnvelope[ApprovalStepReady]) -> None:
+    """Event hook (after commit, by a worker): a step of an approval request now waits for a decision.
+
+    Emitted when a request is submitted (its first step) and each time an approval moves it to the next
+    step. ``event.payload`` is an ``erp_approval.events.ApprovalStepReady``: the request, its subject,
+    the step (index, name, role, department when scoped) and ``approver_ids``, exactly the active users
+    who may decide that step (never the requester, unless the policy allows it, nor anyone of another
+    department for a scoped step). A notifier plugin subscribes to tell them. Called once per
+    subscribing plugin in a fresh transaction of its own; raise to have it retried.
+    """
+
+
+@hookspec
+def on_approval_resolved(session: Session, event: EventEnvelope[ApprovalResolved]) -> None:
+    """Event hook (after commit, by a worker): an approval request was closed.
+
+    The after-commit counterpart of the in-transaction ``on_approval_decided`` (which keeps that name;
+    pluggy cannot hold two hookspecs of one name). Emitted on the final approval, on any rejection and
+    on cancellation, in the transaction that closes the request, so never for a decision that was
+    rolled back or vetoed. ``event.payload`` is an ``erp_approval.events.ApprovalResolved`` (outcome
+    ``approved``/``rejected``/``cancelled``, request, subject, ``decided_by``, step, note). Any plugin
+    may subscribe; called once per subscribing plugin in a fresh transaction; raise to have it retried.
     """

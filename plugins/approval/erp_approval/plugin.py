@@ -57,3 +57,10 @@ def erp_checks() -> Sequence[Any]:
     from erp_approval.checks import decision_signatures_verify, request_states_match_decisions
 
     return [decision_signatures_verify, request_states_match_decisions]
+
+
+@hookimpl
+def erp_events() -> Sequence[Any]:
+    from erp_approval.events import APPROVAL_RESOLVED, APPROVAL_STEP_READY
+
+    return [APPROVAL_STEP_READY, APPROVAL_RESOLVED]

@@ -2,6 +2,8 @@
 
 Every function runs inside the caller's transaction and never commits. The step and role of a decision
 are always derived from the request's stored chain and the caller's identity; no argument chooses them.
+Events (``approval_step_ready``, ``approval_resolved``) go to the outbox in that same transaction, so
+they exist only if it commits.
 """
 
 from __future__ import annotations
@@ -16,12 +18,14 @@ from sqlalchemy import Select, and_, exists, false, func, or_, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from erp_approval.events import ApprovalResolved, ApprovalStepReady, ApprovalSubject
 from erp_approval.models import DECISIONS, ApprovalDecision, ApprovalRequest, ApprovalRequestStep
 from erp_approval.policies import chain_for, effective_policy
 from erp_approval.signing import SigningKey, canonical_json, payload_hash, sign, verify
 from kernel.audit import record_change
 from kernel.clock import utcnow
 from kernel.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from kernel.events import emit
 from kernel.site import Site, site_of
 
 MAX_NOTE = 2000
@@ -135,6 +139,8 @@ def submit(
             "requested_by": requested_by,
         },
     )
+    session.expire(request, ["steps"])  # the steps were added by id: load them as stored
+    _announce_current_step(session, request)
     return request
 
 
@@ -285,9 +291,11 @@ def decide(
         request.closed_at = now
         session.flush()
         _tell_owner(site, session, request, record)
+        _announce_resolved(session, request, decided_by=approver.user_id, step=step.step, decision=record)
     else:
         request.current_step = step.step + 1
         session.flush()
+        _announce_current_step(session, request)
     return record
 
 
@@ -309,11 +317,13 @@ def cancel(session: Session, *, request_id: int, user_id: int) -> ApprovalReques
         old={"status": "pending", "step": request.current_step},
         new={"status": "cancelled"},
     )
+    waiting = request.current_step
     request.status = "cancelled"
     request.current_step = None
     request.closed_at = utcnow()
     session.flush()
     _tell_owner(site_of(session), session, request, None)
+    _announce_resolved(session, request, decided_by=user_id, step=waiting, decision=None)
     return request
 
 
@@ -335,6 +345,65 @@ def _tell_owner(
     arguments = {"session": session, "request": request, "decision": decision}
     for impl in impls:
         impl.function(**{name: arguments[name] for name in impl.argnames})
+
+
+def _aggregate(request: ApprovalRequest) -> str:
+    return f"approval_request:{request.id}"
+
+
+def _subject(request: ApprovalRequest) -> ApprovalSubject:
+    return ApprovalSubject(
+        plugin=request.subject_plugin, entity=request.subject_entity, id=request.subject_id
+    )
+
+
+def _announce_current_step(session: Session, request: ApprovalRequest) -> None:
+    """Emit ``approval_step_ready`` for the request's current step, naming only its approvers."""
+    step = current_step(request)
+    assert step is not None, "only a pending request has a step to announce"
+    emit(
+        session,
+        "approval_step_ready",
+        ApprovalStepReady(
+            request_id=request.id,
+            request_type=request.request_type,
+            subject=_subject(request),
+            step=step.step,
+            step_name=step.name,
+            role=step.role,
+            department=request.requester_department if step.department_scoped else None,
+            approver_ids=current_approvers(session, request=request),
+            requested_by=request.requested_by,
+        ),
+        aggregate=_aggregate(request),
+    )
+
+
+def _announce_resolved(
+    session: Session,
+    request: ApprovalRequest,
+    *,
+    decided_by: int,
+    step: int | None,
+    decision: ApprovalDecision | None,
+) -> None:
+    """Emit ``approval_resolved`` for a request just closed (after the owner applied it in-transaction)."""
+    emit(
+        session,
+        "approval_resolved",
+        ApprovalResolved(
+            request_id=request.id,
+            request_type=request.request_type,
+            subject=_subject(request),
+            outcome=request.status,  # type: ignore[arg-type]  # approved | rejected | cancelled here
+            decided_by=decided_by,
+            step=step,
+            note=decision.note if decision is not None else "",
+            decision_id=decision.id if decision is not None else None,
+            requested_by=request.requested_by,
+        ),
+        aggregate=_aggregate(request),
+    )
 
 
 # --- queries ------------------------------------------------------------------------------------
