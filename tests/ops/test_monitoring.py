@@ -107,7 +107,9 @@ def test_exporter_metrics_used_are_documented() -> None:
 def scrape_text(migrated_pg: str, tmp_path_factory: pytest.TempPathFactory, test_services) -> Iterator[str]:
     """A scrape of a real `erp serve` (two workers, Redis configured) after some ordinary traffic."""
     workdir = tmp_path_factory.mktemp("scrape")
-    env = erp_env(migrated_pg, workdir, ["example"], ERP_REDIS_URL=test_services.redis_url)
+    # Every built-in plugin that contributes business gauges, so the dashboards' panels are checked too.
+    plugins = ["example", "approval", "warehouse", "production", "quality"]
+    env = erp_env(migrated_pg, workdir, plugins, ERP_REDIS_URL=test_services.redis_url)
     with (
         erp_serve(env, "--workers", "2", cwd=workdir) as (base, _),
         httpx.Client(base_url=base, timeout=10) as client,

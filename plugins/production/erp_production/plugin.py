@@ -95,3 +95,10 @@ def on_goods_received(session: Session, receipt: Any) -> None:
     from erp_production.debt import settle_debts
 
     settle_debts(session, receipt=receipt)
+
+
+@hookimpl
+def erp_metrics() -> Sequence[Any]:
+    from erp_production.metrics import open_material_debt, output_today
+
+    return [output_today, open_material_debt]

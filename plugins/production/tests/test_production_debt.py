@@ -244,3 +244,22 @@ def test_rejected_debt_is_never_settled_and_debt_cap_adds_a_step(make_site: Any)
         assert (d.state, d.settled_qty) == ("rejected", 0)
         assert s.scalar(select(func.count(DebtSettlement.id))) == 0
     assert f.on_hand("FAB", "MAIN") == D(11)
+
+
+def test_erp_metrics_report_output_today_and_open_debt(factory: Factory) -> None:
+    from kernel.metrics.exposition import render
+    from tests.ops.helpers import value
+
+    f = factory
+    operator = f.user("Admin Cutting", "Cutting")
+    cut = _first_spk(f)
+    _receive(f, "FAB", "10", location="CUTTING")  # bought at 1,000 per meter: debt has a value
+    _post(f, cut.id, 1, "4", operator.username)  # yesterday (not today's output): 2.2 m of fabric
+    _post(f, cut.id, 0, "20", operator.username)  # today: needs 11 m, 7.8 m left: 3.2 m of debt
+    with f.session() as s:
+        debts = list(s.scalars(select(MaterialDebt)))
+        expected_value = sum((d.quantity - d.settled_qty) * d.unit_value for d in debts)
+    scrape = render(f.site).decode()
+    assert value(scrape, "erp_production_output_today_pieces", department="Cutting") == 20
+    assert value(scrape, "erp_production_open_debts") == len(debts) == 1
+    assert value(scrape, "erp_production_open_debt_value_idr") == float(expected_value) == 3200

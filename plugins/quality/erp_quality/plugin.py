@@ -68,3 +68,10 @@ def on_spk_completed(session: Session, event: EventEnvelope[Any]) -> None:
     from erp_quality.inspections import final_inspection_for_completed_spk
 
     final_inspection_for_completed_spk(session, payload=event.payload)
+
+
+@hookimpl
+def erp_metrics() -> Sequence[Any]:
+    from erp_quality.metrics import pass_rate_today
+
+    return [pass_rate_today]

@@ -126,3 +126,35 @@ def test_defect_analysis_equals_an_independent_computation(factory: Factory, aut
         f"{API}/reports/defect-analysis", params={"date_from": "2026-03-01T00:00:00"}, headers=h
     )
     assert naive.status_code == 422
+
+
+def test_erp_metrics_pass_rate_today_per_department(factory: Factory, auth_headers) -> None:
+    from kernel.clock import utcnow
+    from kernel.metrics.exposition import render
+    from tests.ops.helpers import value
+
+    f = factory
+    h = auth_headers(f.client, "QC Inspector")
+    now = utcnow()
+    for checkpoint, inspected, scrap, at in [
+        ("after_sewing", 40, 2, now),
+        ("after_sewing", 10, 3, now),
+        ("after_cutting", 20, 0, now),
+        ("after_cutting", 50, 50, now - timedelta(days=3)),  # not today: left out
+    ]:
+        body = {
+            "checkpoint": checkpoint,
+            "batch_number": "B-1",
+            "product_id": f.products["BEAR-SEWN"],
+            "inspected_qty": str(inspected),
+            "pass_qty": str(inspected - scrap),
+            "rework_qty": "0",
+            "scrap_qty": str(scrap),
+            "inspected_at": at.isoformat(),
+            "defects": [],
+        }
+        assert f.client.post(f"{API}/inspection/inline", json=body, headers=h).status_code == 201
+    scrape = render(f.client.app.state.site).decode()
+    assert value(scrape, "erp_quality_inspected_today_pieces", department="Sewing") == 50
+    assert value(scrape, "erp_quality_pass_ratio_today", department="Sewing") == 45 / 50
+    assert value(scrape, "erp_quality_pass_ratio_today", department="Cutting") == 1.0

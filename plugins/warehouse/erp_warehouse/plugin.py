@@ -67,3 +67,10 @@ def erp_demo_data(session: Session, settings: Settings) -> None:
     from erp_warehouse.demo import load_demo_data
 
     load_demo_data(session)
+
+
+@hookimpl
+def erp_metrics() -> Sequence[Any]:
+    from erp_warehouse.metrics import stock_below_minimum
+
+    return [stock_below_minimum]
