@@ -64,6 +64,12 @@ class Settings(BaseSettings):
         description="Run relay and worker inside the API process (default: with broker=inprocess).",
     )
     events_embedded_threads: int = Field(default=2, ge=1, le=64)
+    events_retention_days: int = Field(
+        default=30,
+        ge=1,
+        le=3650,
+        description="Days a fully delivered event is kept before the nightly purge.",
+    )
     secret_key: str = ""
     embedded_background: bool = Field(
         default=True,

@@ -55,3 +55,10 @@ def erp_permissions() -> Sequence[Any]:
     from kernel.rbac.kernel_permissions import KERNEL_PERMISSIONS
 
     return KERNEL_PERMISSIONS
+
+
+@hookimpl
+def erp_periodic_jobs() -> Sequence[Any]:
+    from kernel.events.retention import RETENTION_JOB
+
+    return [RETENTION_JOB]

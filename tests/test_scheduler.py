@@ -52,7 +52,8 @@ def test_job_needs_exactly_one_schedule() -> None:
 
 
 def test_erp_periodic_jobs_collects_the_plugins_jobs(make_site) -> None:
-    assert [job.name for job in collect_jobs(make_site(["example"]))] == ["example.heartbeat"]
+    names = [job.name for job in collect_jobs(make_site(["example"]))]
+    assert names == ["kernel.events_retention", "example.heartbeat"]
 
 
 def test_a_period_runs_once_and_failures_are_recorded(make_site) -> None:
