@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-import fastapi.routing
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.routing import APIRoute
 
 import kernel
 from kernel.api import health
@@ -165,20 +163,3 @@ def create_app_from_env() -> FastAPI:
     settings = load_settings()
     configure_logging(settings.log_level, settings.log_json)
     return create_app(settings)
-
-
-def iter_api_routes(app: FastAPI) -> Iterator[tuple[str, APIRoute]]:
-    """Every APIRoute of the app with its full path (prefixes included), in mounting order.
-
-    Recent FastAPI versions keep included routers nested; ``iter_route_contexts`` flattens them.
-    """
-    iter_contexts = getattr(fastapi.routing, "iter_route_contexts", None)
-    if iter_contexts is None:  # older FastAPI: routes are already flat
-        for route in app.routes:
-            if isinstance(route, APIRoute):
-                yield route.path, route
-        return
-    for context in iter_contexts(app.routes):
-        original = context.original_route
-        if isinstance(original, APIRoute):
-            yield str(context.path), original

@@ -536,9 +536,9 @@ def restore(archive: Path, database_url: str | None, replace: bool, yes: bool) -
     """
     from kernel.backup import BackupError
     from kernel.backup import restore as run_restore
-    from kernel.config import _normalise_database_url
+    from kernel.config import normalise_database_url
 
-    target = _normalise_database_url(database_url) if database_url else _settings().database_url
+    target = normalise_database_url(database_url) if database_url else _settings().database_url
     if replace and not yes:
         click.confirm(f"drop and recreate the database of {target.split('@')[-1]}?", abort=True)
     try:

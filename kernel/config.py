@@ -190,7 +190,8 @@ def _read_site_file(path: Path, required: bool) -> dict[str, Any]:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
 
 
-def _normalise_database_url(url: str) -> str:
+def normalise_database_url(url: str) -> str:
+    """The SQLAlchemy URL for ``url``: ``postgresql://`` and ``postgres://`` go through psycopg 3."""
     # psycopg 3 is the driver; accept the plain scheme operators usually write.
     for prefix in ("postgresql://", "postgres://"):
         if url.startswith(prefix):
@@ -238,7 +239,7 @@ def finalise(settings: Settings) -> Settings:
     data_dir = settings.data_dir.expanduser().resolve()
     updates: dict[str, Any] = {"data_dir": data_dir}
     url = settings.database_url or f"sqlite:///{data_dir / 'erp.db'}"
-    updates["database_url"] = _normalise_database_url(url)
+    updates["database_url"] = normalise_database_url(url)
     if not settings.secret_key:
         if settings.env == "production":
             raise ConfigError(

@@ -11,7 +11,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, MetaData, Numeric, Table, create_engine, event
+from sqlalchemy import Connection, DateTime, Engine, MetaData, Numeric, Table, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -123,6 +124,21 @@ def unit_of_work(sessions: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def conflict_insert(bind: Session | Engine | Connection, table: Any) -> Any:
+    """``INSERT`` for ``table`` with ``ON CONFLICT`` support, in the dialect behind ``bind``.
+
+    Both supported databases (PostgreSQL, SQLite) offer ``on_conflict_do_nothing/do_update``; only the
+    construct's module differs.
+    """
+    engine = bind.get_bind() if isinstance(bind, Session) else bind
+    dialect = engine.dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(table)
+    if dialect == "sqlite":
+        return sqlite.insert(table)
+    raise RuntimeError(f"unsupported database {dialect}")
 
 
 def tables_of(models: list[type[Any]]) -> list[Table]:

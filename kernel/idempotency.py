@@ -24,11 +24,10 @@ from typing import Annotated, Any, TypeVar
 from fastapi import Depends, Request
 from fastapi.encoders import jsonable_encoder
 from sqlalchemy import Integer, String, Text, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from kernel.clock import utcnow
-from kernel.db import Base
+from kernel.db import Base, conflict_insert
 from kernel.deps import SessionDep
 from kernel.errors import Conflict, ValidationFailed
 
@@ -94,12 +93,6 @@ async def request_fingerprint(request: Request) -> str:
     return digest.hexdigest()
 
 
-def _insert(session: Session) -> Any:
-    return (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)(
-        IdempotencyRecord
-    )
-
-
 def claim(
     session: Session, *, scope: str, key: str, method: str, path: str, fingerprint: str
 ) -> IdempotencyRecord:
@@ -110,7 +103,7 @@ def claim(
             errors=[{"field": HEADER, "in": "header", "message": "invalid key", "type": "value_error"}],
         )
     stmt = (
-        _insert(session)
+        conflict_insert(session, IdempotencyRecord)
         .values(scope=scope, key=key, method=method, path=path, request_hash=fingerprint, created_at=utcnow())
         .on_conflict_do_nothing(index_elements=["scope", "key"])
         .returning(IdempotencyRecord.key)

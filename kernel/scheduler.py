@@ -16,16 +16,14 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import String, Text, UniqueConstraint
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from kernel.clock import utcnow
 from kernel.cron import Cron
-from kernel.db import Base, unit_of_work
+from kernel.db import Base, conflict_insert, unit_of_work
 from kernel.plugins import PluginError
 from kernel.site import Site
 
@@ -97,9 +95,8 @@ def collect_jobs(site: Site) -> list[PeriodicJob]:
 
 
 def _claim(site: Site, job: PeriodicJob, scheduled_for: datetime) -> int | None:
-    insert: Any = postgresql.insert if site.engine.dialect.name == "postgresql" else sqlite.insert
     stmt = (
-        insert(JobRun)
+        conflict_insert(site.engine, JobRun)
         .values(job=job.name, scheduled_for=scheduled_for, status="running", started_at=utcnow())
         .on_conflict_do_nothing(index_elements=["job", "scheduled_for"])
         .returning(JobRun.id)

@@ -38,7 +38,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, make_url, text
 
 from kernel.app import create_app
-from kernel.config import Settings, finalise
+from kernel.config import Settings, finalise, normalise_database_url
 from kernel.plugins import installed_plugins
 from kernel.site import Site, build_site
 
@@ -58,7 +58,7 @@ class TestServices:
 
 def _pg_reachable(url: str) -> bool:
     try:
-        engine = create_engine(_psycopg(url), connect_args={"connect_timeout": 3})
+        engine = create_engine(normalise_database_url(url), connect_args={"connect_timeout": 3})
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
         engine.dispose()
@@ -77,12 +77,6 @@ def _redis_reachable(url: str) -> bool:
         return True
     except Exception:
         return False
-
-
-def _psycopg(url: str) -> str:
-    return (
-        url.replace("postgresql://", "postgresql+psycopg://", 1) if url.startswith("postgresql://") else url
-    )
 
 
 def _start_pgserver(keep: list[Any]) -> str:
@@ -129,16 +123,18 @@ def test_services() -> Iterator[TestServices]:
 
 def create_database(admin_url: str, name: str) -> str:
     """Create database ``name`` on the server of ``admin_url``; returns its SQLAlchemy URL."""
-    admin = create_engine(_psycopg(admin_url), isolation_level="AUTOCOMMIT")
+    admin = create_engine(normalise_database_url(admin_url), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
-    return make_url(_psycopg(admin_url)).set(database=name).render_as_string(hide_password=False)
+    return (
+        make_url(normalise_database_url(admin_url)).set(database=name).render_as_string(hide_password=False)
+    )
 
 
 def drop_database(admin_url: str, name: str) -> None:
     """Drop database ``name``, disconnecting anyone still connected."""
-    admin = create_engine(_psycopg(admin_url), isolation_level="AUTOCOMMIT")
+    admin = create_engine(normalise_database_url(admin_url), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()

@@ -22,10 +22,10 @@ def test_erp_migrations_gives_each_plugin_its_branch_directory(make_site) -> Non
 
 
 def test_erp_routers_are_mounted_under_the_plugin_prefix(make_app) -> None:
-    from kernel.app import iter_api_routes
+    from kernel.rbac.guards import mounted_routes
 
     app = make_app(["example"])
-    paths = {path for path, _ in iter_api_routes(app)}
+    paths = {route.path for route in mounted_routes(app)}
     assert {"/api/v1/example/notes", "/api/v1/example/notes/{note_id}"} <= paths
 
 

@@ -23,10 +23,10 @@ from typing import Any, Literal
 
 from dramatiq.middleware import Interrupt, TimeLimitExceeded
 from sqlalchemy import and_, exists, func, or_, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from kernel.clock import utcnow
+from kernel.db import conflict_insert
 from kernel.events import metrics
 from kernel.events.declare import EventEnvelope, EventRegistry
 from kernel.events.models import (
@@ -54,10 +54,6 @@ ORDER_DEFER = timedelta(milliseconds=250)
 class _Claim:
     event: OutboxEvent
     attempts: int
-
-
-def _insert(session: Session) -> Any:
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
 def _earlier_open(session: Session, event: OutboxEvent, plugin: str) -> bool:
@@ -171,7 +167,7 @@ def _handle(site: Site, events: EventRegistry, claim: _Claim, plugin: str) -> Ou
             ms = int(site.settings.events_time_limit * 1000)
             session.execute(text(f"SET LOCAL statement_timeout = {ms}"))
         inserted = session.execute(
-            _insert(session)(EventInbox)
+            conflict_insert(session, EventInbox)
             .values(event_id=event.id, plugin=plugin, handled_at=utcnow())
             .on_conflict_do_nothing()
             .returning(EventInbox.event_id)

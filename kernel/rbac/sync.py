@@ -10,9 +10,9 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import Table, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from kernel.db import conflict_insert
 from kernel.rbac.models import Grant, PermissionRecord
 from kernel.rbac.permissions import Permission
 from kernel.rbac.roles import DEVELOPER, SUPERADMIN
@@ -22,15 +22,7 @@ def insert_ignoring_duplicates(session: Session, table: Table, rows: list[dict[s
     """Insert rows, skipping those whose key exists (several workers may sync at the same moment)."""
     if not rows:
         return
-    dialect = session.get_bind().dialect.name
-    stmt: Any
-    if dialect == "postgresql":
-        stmt = postgresql.insert(table).values(rows).on_conflict_do_nothing()
-    elif dialect == "sqlite":
-        stmt = sqlite.insert(table).values(rows).on_conflict_do_nothing()
-    else:  # pragma: no cover - only the two supported databases
-        raise RuntimeError(f"unsupported database {dialect}")
-    session.execute(stmt)
+    session.execute(conflict_insert(session, table).values(rows).on_conflict_do_nothing())
 
 
 def default_grants(permission: Permission, *, production: bool) -> set[str]:

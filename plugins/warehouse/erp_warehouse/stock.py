@@ -21,8 +21,6 @@ from typing import Any, cast
 
 import pluggy
 from sqlalchemy import Table, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from erp_warehouse.models import (
@@ -37,6 +35,7 @@ from erp_warehouse.models import (
 )
 from erp_warehouse.quantities import check_quantity
 from kernel.clock import utcnow
+from kernel.db import conflict_insert
 from kernel.errors import Conflict, NotFound, ValidationFailed
 
 ZERO = Decimal(0)
@@ -141,8 +140,7 @@ def _where_key(key: Key) -> Any:
 
 def _upsert_add(session: Session, key: Key, lot_id: int | None, quantity: Decimal) -> None:
     """Add ``quantity`` to a balance, creating it when missing: one INSERT ... ON CONFLICT statement."""
-    dialect = session.get_bind().dialect.name
-    ins = (pg_insert if dialect == "postgresql" else sqlite_insert)(BALANCE)
+    ins = conflict_insert(session, BALANCE)
     now = utcnow()
     stmt = ins.values(
         product_id=key[0],
