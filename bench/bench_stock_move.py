@@ -256,6 +256,41 @@ def move_load(
     return {"latencies": all_lat, "statuses": merged, "elapsed": elapsed, "ok": merged.get(201, 0)}
 
 
+def move_load_wrk(
+    base: str, token: str, data: dict[str, object], clients: int, seconds: float, threads: int
+) -> dict[str, object]:
+    """The same load driven by wrk (C, a few % of a core) so the clients leave the cores to the server."""
+    stores: list[int] = data["stores"]  # type: ignore[assignment]
+    cmd = [
+        shutil.which("wrk") or "wrk",
+        f"-t{threads}",
+        f"-c{clients}",
+        f"-d{seconds:g}s",
+        "--timeout",
+        "30s",
+        "-s",
+        str(ROOT / "bench" / "stock_move.lua"),
+        base,
+        "--",
+        token,
+        str(data["first_product"]),
+        str(data["products"]),
+        str(data["production"]),
+        ",".join(str(s) for s in stores),
+        uuid.uuid4().hex[:8],
+    ]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    other = re.search(r"^FIRST-OTHER (.*)$", out, re.M)
+    if other is not None:
+        print(f"    first response other than 201: {other.group(1)}")
+    found = re.search(r"^WRK (\{.*\})$", out, re.M)
+    if found is None:
+        raise RuntimeError(f"wrk printed no summary:\n{out}")
+    import json
+
+    return dict(json.loads(found.group(1)))
+
+
 def pgbench(admin_url: str, clients: int, seconds: float) -> float:
     """TPS of pg_stock_move.sql at ``clients`` clients on freshly shaped tables (a database of its own)."""
     exe = os.environ.get("PGBENCH") or shutil.which("pgbench") or "/usr/lib/postgresql/15/bin/pgbench"
@@ -325,6 +360,13 @@ def main() -> None:
     parser.add_argument("--products", type=int, default=5_000)
     parser.add_argument("--summary-requests", type=int, default=200, help="per summary variant")
     parser.add_argument("--port", type=int, default=18731)
+    parser.add_argument(
+        "--driver",
+        choices=("wrk", "httpx"),
+        default="wrk" if shutil.which("wrk") else "httpx",
+        help="load generator for (a): wrk (apt install wrk; default when found) or Python threads",
+    )
+    parser.add_argument("--wrk-threads", type=int, default=1)
     args = parser.parse_args()
 
     admin_url = os.environ.get("ERP_TEST_DATABASE_URL", DEFAULT_PG)
@@ -374,15 +416,25 @@ def main() -> None:
                 f"   p99 {percentile(times, 99) * 1000:6.1f} ms"
             )
 
-        load = move_load(base, token, data, args.clients, args.seconds)
-        lat: list[float] = load["latencies"]  # type: ignore[assignment]
-        api_rate = load["ok"] / load["elapsed"]  # type: ignore[operator]
-        print(
-            f"(a) POST /stock/move, single line, {args.clients} clients, {load['elapsed']:.1f}s: "
-            f"{api_rate:.0f} moves/s; latency p50 {percentile(lat, 50) * 1000:.0f} ms, "
-            f"p95 {percentile(lat, 95) * 1000:.0f} ms, p99 {percentile(lat, 99) * 1000:.0f} ms; "
-            f"statuses {load['statuses']}"
-        )
+        if args.driver == "wrk":
+            w = move_load_wrk(base, token, data, args.clients, args.seconds, args.wrk_threads)
+            api_rate = float(w["created"]) / float(w["duration_s"])
+            print(
+                f"(a) POST /stock/move, single line, {args.clients} clients (wrk), {w['duration_s']:.1f}s: "
+                f"{api_rate:.0f} moves/s; latency p50 {w['p50_ms']:.0f} ms, p95 {w['p95_ms']:.0f} ms, "
+                f"p99 {w['p99_ms']:.0f} ms; 201: {w['created']}, other statuses: {w['other']}, "
+                f"socket errors: {w['socket_errors']}"
+            )
+        else:
+            load = move_load(base, token, data, args.clients, args.seconds)
+            lat: list[float] = load["latencies"]  # type: ignore[assignment]
+            api_rate = load["ok"] / load["elapsed"]  # type: ignore[operator]
+            print(
+                f"(a) POST /stock/move, single line, {args.clients} clients, {load['elapsed']:.1f}s: "
+                f"{api_rate:.0f} moves/s; latency p50 {percentile(lat, 50) * 1000:.0f} ms, "
+                f"p95 {percentile(lat, 95) * 1000:.0f} ms, p99 {percentile(lat, 99) * 1000:.0f} ms; "
+                f"statuses {load['statuses']}"
+            )
         stop_server(server)
         server = None
 

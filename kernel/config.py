@@ -101,6 +101,13 @@ class Settings(BaseSettings):
 
     # --- authentication (kernel.auth) ---
     access_token_minutes: int = Field(default=15, ge=1, le=60, description="Lifetime of an access JWT.")
+    principal_cache_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        le=3600,
+        description="Longest a worker reuses a caller's loaded roles and grants (0: no cache). Changes made "
+        "through the application invalidate every worker's cache at once; this bounds edits made in SQL.",
+    )
     refresh_token_hours: int = Field(
         default=12, ge=1, le=24 * 30, description="Lifetime of a session (its refresh tokens): a shift."
     )

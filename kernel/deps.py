@@ -30,10 +30,15 @@ def get_session(request: HTTPConnection) -> Iterator[Session]:
     Used with ``scope="function"`` so the commit happens before the response is sent: a client never
     sees a success for a change that failed to commit.
     """
+    from kernel.audit.recording import queue_request_row, request_row_committed
+
     session = get_site(request).sessions()
     try:
         yield session
+        status = queue_request_row(request, session)
         session.commit()
+        if status is not None:
+            request_row_committed(request, status)
     except BaseException:
         session.rollback()
         raise

@@ -18,12 +18,13 @@ import hashlib
 import json
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from fastapi.encoders import jsonable_encoder
-from sqlalchemy import Integer, String, Text, select
+from sqlalchemy import Integer, String, Text, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from kernel.clock import utcnow
@@ -60,25 +61,36 @@ class IdempotentReplay(Exception):
         self.body = body
 
 
+@dataclass(frozen=True)
+class Claim:
+    """A key this request inserted (scope is the user id)."""
+
+    scope: str
+    key: str
+
+
 class Idempotency:
     """The request's idempotency claim (inactive when the client sent no key)."""
 
-    def __init__(self, session: Session, record: IdempotencyRecord | None) -> None:
+    def __init__(self, session: Session, claimed: Claim | None) -> None:
         self.session = session
-        self.record = record
-        self.remembered = record is None
+        self.claimed = claimed
+        self.remembered = claimed is None
 
     @property
     def active(self) -> bool:
         """True when the client sent a key for this request."""
-        return self.record is not None
+        return self.claimed is not None
 
     def remember(self, result: T, *, status_code: int = 200) -> T:
         """Store ``result`` as the response for this key (in the request's transaction); returns it."""
-        if self.record is not None:
-            self.record.status_code = status_code
-            self.record.response_body = json.dumps(jsonable_encoder(result))
-            self.session.flush()
+        if self.claimed is not None:
+            scope, key = self.claimed.scope, self.claimed.key
+            self.session.execute(
+                update(IdempotencyRecord)
+                .where(IdempotencyRecord.scope == scope, IdempotencyRecord.key == key)
+                .values(status_code=status_code, response_body=json.dumps(jsonable_encoder(result)))
+            )
         self.remembered = True
         return result
 
@@ -93,9 +105,7 @@ async def request_fingerprint(request: Request) -> str:
     return digest.hexdigest()
 
 
-def claim(
-    session: Session, *, scope: str, key: str, method: str, path: str, fingerprint: str
-) -> IdempotencyRecord:
+def claim(session: Session, *, scope: str, key: str, method: str, path: str, fingerprint: str) -> Claim:
     """Claim ``key`` for this request, or raise IdempotentReplay / ValidationFailed / Conflict."""
     if not _KEY.match(key):
         raise ValidationFailed(
@@ -108,13 +118,13 @@ def claim(
         .on_conflict_do_nothing(index_elements=["scope", "key"])
         .returning(IdempotencyRecord.key)
     )
-    inserted = session.execute(stmt).scalar() is not None
+    if session.execute(stmt).scalar() is not None:
+        return Claim(scope, key)  # ours: the common case costs this one statement until remember()
     record = session.scalar(
         select(IdempotencyRecord).where(IdempotencyRecord.scope == scope, IdempotencyRecord.key == key)
     )
-    assert record is not None
-    if inserted:
-        return record
+    if record is None:  # the holder rolled back between our insert attempt and this read: retry afresh
+        raise Conflict(f"the request with {HEADER} {key!r} has not finished; retry shortly")
     if record.request_hash != fingerprint:
         raise ValidationFailed(
             f"{HEADER} {key!r} was already used for a different request",
@@ -139,10 +149,10 @@ def get_idempotency(
     if principal is None and "authorization" in request.headers:
         raise RuntimeError(f"route {request.url.path}: declare the permission guard before IdempotencyDep")
     scope = str(principal.user_id) if principal is not None else ""
-    record = claim(
+    claimed = claim(
         session, scope=scope, key=key, method=request.method, path=request.url.path, fingerprint=fingerprint
     )
-    idem = Idempotency(session, record)
+    idem = Idempotency(session, claimed)
     yield idem
     if not idem.remembered:
         # A route that accepts the key must store its response; failing loudly keeps retries correct.

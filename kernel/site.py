@@ -88,6 +88,9 @@ def build_site(settings: Settings) -> Site:
     # Services that call hooks or need the settings (signing keys, site caps) find the site through
     # the session they are given, so their signatures stay ``fn(session, *, ...)``.
     site.sessions.configure(info={SESSION_INFO_KEY: site})
+    # Registers the listeners that invalidate cached principals when users, roles or grants change.
+    import kernel.auth.invalidation  # noqa: F401
+
     return site
 
 

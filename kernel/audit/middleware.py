@@ -1,7 +1,10 @@
 """ASGI middleware writing one audit row per mutating API request (method, path, caller, status).
 
-The row is written when the response starts, before the client sees it; requests whose route already
-recorded a dedicated event (login, refresh, logout, denials) are not recorded twice.
+Most requests' rows are written by their unit of work, in the transaction of their change
+(``queue_request_row``). This middleware writes the rest when the response starts, before the client
+sees it: failed requests (their transaction rolled back), routes without a database session, and the
+rare response whose status differs from the one recorded. Requests whose route recorded a dedicated
+event (login, refresh, logout, denials) are not recorded twice.
 """
 
 from __future__ import annotations
@@ -12,14 +15,13 @@ from typing import TYPE_CHECKING
 import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from kernel.audit.recording import AuditContext, record_event, request_entry
+from kernel.audit.recording import MUTATING, RECORDED_STATUS, AuditContext, record_event, request_entry
 from kernel.logs import request_id_var
 from kernel.middleware import client_address
 
 if TYPE_CHECKING:
     from kernel.site import Site
 
-MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 log = logging.getLogger("kernel.audit")
 
 
@@ -43,8 +45,10 @@ class AuditMiddleware:
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
                 state = scope.setdefault("state", {})
-                if not state.get("erp_audit_done"):
-                    await anyio.to_thread.run_sync(self._record, scope, int(message["status"]))
+                status = int(message["status"])
+                recorded = state.get(RECORDED_STATUS)
+                if not state.get("erp_audit_done") or (recorded is not None and recorded != status):
+                    await anyio.to_thread.run_sync(self._record, scope, status)
             await send(message)
 
         await self.app(scope, receive, send_wrapper)

@@ -140,3 +140,44 @@ def record_security_event(
 def request_entry(context: AuditContext, status: int) -> AuditEntry:
     """The row recording one mutating request and its outcome."""
     return context.entry("http.request", status=status)
+
+
+MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+API_PREFIX = "/api/v1"
+RECORDED_STATUS = "erp_audit_status"
+
+
+def queue_request_row(connection: HTTPConnection, session: Session) -> int | None:
+    """Queue the request's own audit row in its transaction, before the unit of work commits.
+
+    The row says the route's declared success status; it commits with the change in one transaction
+    (one chain append instead of a second transaction per request). Returns that status, or None when
+    the request is not one the audit middleware records or was already recorded. Call
+    ``request_row_committed`` once the commit succeeded; if the response ends up with another status,
+    the middleware adds a row with the real one.
+    """
+    scope = connection.scope
+    if (
+        scope.get("type") != "http"
+        or scope.get("method") not in MUTATING
+        or not scope.get("path", "").startswith(API_PREFIX)
+    ):
+        return None
+    state = scope.setdefault("state", {})
+    if state.get("erp_audit_done"):
+        return None
+    route = scope.get("route")
+    status = int(getattr(route, "status_code", None) or 200)
+    context = session.info.get(CONTEXT_KEY)
+    if context is None:
+        site: Site = connection.app.state.site
+        context = context_of(connection, state.get("erp_principal"), site.settings.audit_chains)
+    record_in_transaction(session, request_entry(context, status))
+    return status
+
+
+def request_row_committed(connection: HTTPConnection, status: int) -> None:
+    """The queued request row committed: the middleware writes no second one (unless the status differs)."""
+    state = connection.scope.setdefault("state", {})
+    state["erp_audit_done"] = True
+    state[RECORDED_STATUS] = status

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from argon2 import PasswordHasher
 
 from kernel.auth.passwords import hasher_for
+from kernel.auth.principal_cache import PrincipalCache
 from kernel.auth.sessions import MemorySessionStore, RedisSessionStore, SessionStore
 from kernel.auth.throttle import FailureCounter, MemoryFailureCounter, RedisFailureCounter
 
@@ -31,6 +32,7 @@ class AuthRuntime:
     failures: FailureCounter
     # Verified against when the username is unknown, so that answer takes as long as a wrong password.
     dummy_hash: str
+    principals: PrincipalCache
 
 
 def auth_runtime(site: Site) -> AuthRuntime:
@@ -61,4 +63,5 @@ def _build(site: Site) -> AuthRuntime:
         sessions=sessions,
         failures=failures,
         dummy_hash=hasher.hash("no such user: constant-time placeholder"),
+        principals=PrincipalCache(ttl=site.settings.principal_cache_seconds),
     )

@@ -106,12 +106,17 @@ def authenticate_connection(connection: HTTPConnection, session: Session) -> Pri
 def authenticate_token(site: Site, session: Session, token: str) -> Principal:
     """Check an access token against the session store and the user table; raises Unauthorized."""
     claims = tokens.decode(site.settings, token, "access")
-    record = auth_runtime(site).sessions.get(claims.session_id)
+    runtime = auth_runtime(site)
+    record, epoch = runtime.sessions.get_with_epoch(claims.session_id)
     if record is None or record.user_id != claims.user_id:
         raise Unauthorized("session ended; sign in again", headers={"WWW-Authenticate": "Bearer"})
+    principal = runtime.principals.get(claims.session_id, epoch)
+    if principal is not None:
+        return principal
     principal = load_principal(session, claims.user_id, claims.session_id)
     if principal is None:
         raise Unauthorized("account inactive", headers={"WWW-Authenticate": "Bearer"})
+    runtime.principals.put(claims.session_id, epoch, principal)
     return principal
 
 

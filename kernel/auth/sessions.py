@@ -14,6 +14,7 @@ from enum import Enum
 from typing import Any, Protocol
 
 KEY_PREFIX = "erp:auth:"
+EPOCH_KEY = f"{KEY_PREFIX}principal-epoch"
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,12 @@ class SessionStore(Protocol):
     def get(self, session_id: str) -> SessionRecord | None:
         """The live session, or None."""
 
+    def get_with_epoch(self, session_id: str) -> tuple[SessionRecord | None, int]:
+        """The live session (or None) and the current principal epoch, in one round trip."""
+
+    def bump_epoch(self) -> None:
+        """Advance the principal epoch: every cached principal of every worker is stale."""
+
     def rotate(self, session_id: str, presented_jti: str, next_jti: str) -> Rotation:
         """Atomically swap the expected refresh id; a mismatch revokes the session."""
 
@@ -59,6 +66,7 @@ class MemorySessionStore:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._sessions: dict[str, SessionRecord] = {}
+        self._epoch = 0
 
     def _live(self, session_id: str) -> SessionRecord | None:
         record = self._sessions.get(session_id)
@@ -76,6 +84,16 @@ class MemorySessionStore:
         """The live session, or None."""
         with self._lock:
             return self._live(session_id)
+
+    def get_with_epoch(self, session_id: str) -> tuple[SessionRecord | None, int]:
+        """The live session (or None) and the current principal epoch."""
+        with self._lock:
+            return self._live(session_id), self._epoch
+
+    def bump_epoch(self) -> None:
+        """Advance the principal epoch."""
+        with self._lock:
+            self._epoch += 1
 
     def rotate(self, session_id: str, presented_jti: str, next_jti: str) -> Rotation:
         """Atomically swap the expected refresh id; a mismatch revokes the session."""
@@ -155,12 +173,27 @@ class RedisSessionStore:
 
     def get(self, session_id: str) -> SessionRecord | None:
         """The live session, or None."""
-        data = self._redis.hgetall(self._key(session_id))
+        return self._record(session_id, self._redis.hgetall(self._key(session_id)))
+
+    @staticmethod
+    def _record(session_id: str, data: dict[bytes, bytes]) -> SessionRecord | None:
         if not data:
             return None
         return SessionRecord(
             session_id, int(data[b"user_id"]), data[b"refresh_jti"].decode(), int(data[b"expires_at"])
         )
+
+    def get_with_epoch(self, session_id: str) -> tuple[SessionRecord | None, int]:
+        """The live session (or None) and the current principal epoch, in one round trip."""
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.hgetall(self._key(session_id))
+        pipe.get(EPOCH_KEY)
+        data, epoch = pipe.execute()
+        return self._record(session_id, data), int(epoch or 0)
+
+    def bump_epoch(self) -> None:
+        """Advance the principal epoch (shared by every worker and server of the site)."""
+        self._redis.incr(EPOCH_KEY)
 
     def rotate(self, session_id: str, presented_jti: str, next_jti: str) -> Rotation:
         """Atomically swap the expected refresh id; a mismatch revokes the session."""

@@ -74,6 +74,10 @@ cache_requests = Counter(
     registry=KERNEL_REGISTRY,
 )
 
+# The kernel's own cache reports from the first scrape on (the hit-rate panel has a series to draw).
+for _result in ("hit", "miss"):
+    cache_requests.labels(cache="principals", result=_result)
+
 
 def cache_hit(cache: str) -> None:
     """Count one cache lookup that found its value (``cache`` is a short fixed name, e.g. "permissions")."""

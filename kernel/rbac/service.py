@@ -8,6 +8,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from kernel.audit.recording import record_change
+from kernel.auth.invalidation import principals_changed
 from kernel.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from kernel.rbac.models import Grant, PermissionRecord, Role
 from kernel.rbac.principal import Principal
@@ -64,6 +65,7 @@ def set_role_grants(
         [{"role_name": role, "permission_name": p} for p in sorted(added)],
     )
     if added or removed:
+        principals_changed(session)
         record_change(
             session,
             entity_type="role",

@@ -56,6 +56,10 @@ def sync_permissions(
     # Superadmin holds every permission explicitly, also ones an older kernel declared before it existed.
     grants += [{"role_name": SUPERADMIN, "permission_name": name} for name in permissions]
     insert_ignoring_duplicates(session, Grant.__table__, grants)  # type: ignore[arg-type]
+    if new:
+        from kernel.auth.invalidation import principals_changed
+
+        principals_changed(session)
     return [p.name for p in new]
 
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import threading
+from typing import Annotated
 
 import pytest
 from click.testing import CliRunner
+from fastapi import Depends, Response
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.exc import DBAPIError
 
@@ -14,6 +16,8 @@ from kernel.audit.chain import AuditEntry, append, verify
 from kernel.audit.models import AuditLog
 from kernel.cli import cli
 from kernel.db import unit_of_work
+from kernel.deps import SessionDep
+from kernel.rbac import Principal, require
 from kernel.testing import create_test_user, login_headers
 
 
@@ -65,6 +69,34 @@ def test_reads_are_not_recorded_but_failed_writes_are(make_client, auth_headers)
     assert _rows(site, request_id="rq-read") == []
     client.post("/api/v1/example/notes", json={"text": ""}, headers={**headers, "X-Request-ID": "rq-bad"})
     assert [(r.action, r.status) for r in _rows(site, request_id="rq-bad")] == [("http.request", 422)]
+
+
+def test_a_refused_request_and_a_status_other_than_declared_are_recorded_as_answered(
+    make_client, auth_headers
+) -> None:
+    # Successful requests write their row inside their own transaction with the route's declared status;
+    # a refused one rolls back, and a route answering another status gets a row with the real one.
+    client = make_client(["example"])
+    site = client.app.state.site
+
+    def odd(
+        session: SessionDep, _: Annotated[Principal, Depends(require("example.notes.create"))]
+    ) -> Response:
+        return Response(status_code=202)
+
+    client.app.add_api_route("/api/v1/example/odd", odd, methods=["POST"], status_code=200)
+    headers = auth_headers(client, "Warehouse Admin")
+    resp = client.post(
+        "/api/v1/example/notes", json={"text": "fail"}, headers={**headers, "X-Request-ID": "rq-409"}
+    )
+    assert resp.status_code == 409
+    assert [(r.action, r.status) for r in _rows(site, request_id="rq-409")] == [("http.request", 409)]
+    resp = client.post("/api/v1/example/odd", headers={**headers, "X-Request-ID": "rq-odd"})
+    assert resp.status_code == 202
+    assert [(r.action, r.status) for r in _rows(site, request_id="rq-odd")] == [
+        ("http.request", 200),
+        ("http.request", 202),
+    ]
 
 
 def test_login_failure_logout_and_denial_are_recorded(make_client) -> None:
