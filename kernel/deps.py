@@ -13,15 +13,22 @@ from kernel.config import Settings
 from kernel.site import Site
 
 
-def get_site(request: HTTPConnection) -> Site:
+def site_of_request(request: HTTPConnection) -> Site:
     """The Site the app was built for."""
     site: Site = request.app.state.site
     return site
 
 
-def get_settings(request: HTTPConnection) -> Settings:
-    """The site settings."""
-    return get_site(request).settings
+# The two dependencies below are ``async`` only so FastAPI calls them on the event loop: a plain
+# ``def`` dependency costs a hop to the thread pool on every request, for an attribute read.
+async def get_site(request: HTTPConnection) -> Site:
+    """Dependency: the Site the app was built for."""
+    return site_of_request(request)
+
+
+async def get_settings(request: HTTPConnection) -> Settings:
+    """Dependency: the site settings."""
+    return site_of_request(request).settings
 
 
 def get_session(request: HTTPConnection) -> Iterator[Session]:
@@ -32,7 +39,7 @@ def get_session(request: HTTPConnection) -> Iterator[Session]:
     """
     from kernel.audit.recording import queue_request_row, request_row_committed
 
-    session = get_site(request).sessions()
+    session = site_of_request(request).sessions()
     try:
         yield session
         status = queue_request_row(request, session)
