@@ -231,7 +231,7 @@ def material_requirements(session: Session) -> dict[str, Any]:
             arrives = week or (iso_week(expected) if expected else None)
             incoming[product_id][arrives] += Decimal(qty)
         codes = dict(
-            session.execute(select(Product.id, Product.code).where(Product.id.in_(products))).tuples()
+            session.execute(select(Product.id, Product.code).where(Product.id.in_(products))).tuples().all()
         )
     shortages: list[dict[str, Any]] = []
     for product_id in products:

@@ -427,7 +427,9 @@ def _materials_short(session: Session, *, spk: Spk, processed: Decimal) -> list[
                 StockBalance.location_id == spk.store_location_id, StockBalance.product_id.in_(list(needed))
             )
             .group_by(StockBalance.product_id)
-        ).tuples()
+        )
+        .tuples()
+        .all()
     )
     out: list[dict[str, Decimal | int]] = []
     for product_id in sorted(needed):
