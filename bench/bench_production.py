@@ -20,6 +20,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -37,7 +38,7 @@ from sqlalchemy import insert, select
 from kernel.clock import utcnow
 from kernel.db import unit_of_work
 from kernel.migrate import upgrade
-from kernel.site import build_site
+from kernel.site import Site, build_site
 from kernel.testing import create_database, drop_database, test_settings
 
 DEPARTMENTS = ["Cutting", "Embroidery", "Sewing", "Finishing", "Packing"]
@@ -76,10 +77,21 @@ def main() -> None:
         drop_database(admin, name)
 
 
-def run(site: object, runs: int) -> None:
-    from kernel.site import Site
+@dataclass
+class FactoryYear:
+    """Ids of the factory-year data set (``load_factory_year``)."""
 
-    assert isinstance(site, Site)
+    products: dict[str, int]
+    locations: dict[str, int]
+    mo_ids: list[int]
+    spk_ids: list[int]
+    cutting_spk: int
+
+
+def load_factory_year(site: Site) -> FactoryYear:
+    """The production issue's factory year: a 5-step Route 1 chain with 30 materials (3 lots each in
+    the cutting store), one MO released through the services, 499 more done MOs with 5 SPKs each and
+    24 daily inputs per SPK, bulk-inserted. Shared by the PPIC MRP benchmark."""
     hooks = site.registry.pm.hook
     with unit_of_work(site.sessions) as s:
         create = masterdata.create_record
@@ -217,6 +229,12 @@ def run(site: object, runs: int) -> None:
         f"loaded {len(mo_ids) + 1} MOs, {len(spk_ids) + 5} SPKs, {len(inputs)} daily inputs "
         f"in {time.perf_counter() - started:.1f} s"
     )
+    return FactoryYear(products, locs, mo_ids, spk_ids, cutting_spk)
+
+
+def run(site: Site, runs: int) -> None:
+    data = load_factory_year(site)
+    products, spk_ids, cutting_spk = data.products, data.spk_ids, data.cutting_spk
 
     def summary() -> None:
         with unit_of_work(site.sessions) as s:

@@ -328,9 +328,16 @@ def unit_requirements(session: Session, *, bom: Bom) -> dict[int, Decimal]:
     same share of nothing (it is required in addition, at its quantity). Optional materials are not
     required. Unrounded: callers round once, after multiplying by the quantity.
     """
+    return per_unit_requirements(output_qty=bom.output_qty, lines=bom_lines(session, bom_id=bom.id))
+
+
+def per_unit_requirements(
+    *, output_qty: Decimal, lines: Iterable[tuple[BomLine, Iterable[BomVariant]]]
+) -> dict[int, Decimal]:
+    """The rule of :func:`unit_requirements` on lines already loaded (for callers that bulk-load BOMs)."""
     per_unit: dict[int, Decimal] = defaultdict(lambda: ZERO)
-    for line, variants in bom_lines(session, bom_id=bom.id):
-        factor = (1 + line.wastage_pct / HUNDRED) / bom.output_qty
+    for line, variants in lines:
+        factor = (1 + line.wastage_pct / HUNDRED) / output_qty
         main_share = HUNDRED
         for v in variants:
             if v.kind != "alternative":
