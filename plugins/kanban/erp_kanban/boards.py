@@ -14,7 +14,7 @@ from typing import Any
 
 from erp_warehouse.models import Location
 from sqlalchemy import func, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from erp_kanban.models import OPEN_STATES, Board, BoardColumn, Card, Transition
 from erp_kanban.schemas import BoardIn, BoardPatch, ColumnIn, ColumnPatch, MoveRule
@@ -193,11 +193,15 @@ def columns_of(session: Session, *, board_id: int) -> list[BoardColumn]:
 
 
 def moves_of(session: Session, *, board_id: int) -> list[tuple[int, int]]:
-    """A board's allowed moves as (from column id, to column id)."""
+    """A board's allowed moves as (from column id, to column id), in column order."""
+    source = aliased(BoardColumn)
+    target = aliased(BoardColumn)
     rows = session.execute(
         select(Transition.from_column_id, Transition.to_column_id)
+        .join(source, source.id == Transition.from_column_id)
+        .join(target, target.id == Transition.to_column_id)
         .where(Transition.board_id == board_id)
-        .order_by(Transition.id)
+        .order_by(source.position, target.position)
     )
     return [(a, b) for a, b in rows.tuples()]
 
@@ -380,7 +384,9 @@ def board_cards(
             select(Card.column_id, func.count(Card.id))
             .where(Card.board_id == board.id, Card.state.in_(OPEN_STATES))
             .group_by(Card.column_id)
-        ).tuples()
+        )
+        .tuples()
+        .all()
     )
     result = []
     for column in columns:
