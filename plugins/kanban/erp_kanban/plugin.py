@@ -63,6 +63,13 @@ def erp_events() -> Sequence[Any]:
 
 
 @hookimpl
+def erp_checks() -> Sequence[Any]:
+    from erp_kanban.checks import CHECKS
+
+    return CHECKS
+
+
+@hookimpl
 def erp_demo_data(session: Session, settings: Settings) -> None:
     from erp_kanban.demo import load_demo_data
 

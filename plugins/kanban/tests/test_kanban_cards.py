@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 from erp_kanban import cards
+from erp_kanban.checks import cards_agree_with_their_columns
 from erp_kanban.models import Card, CardEvent
 from erp_warehouse.models import StockBalance
 from kanban_testkit import Shop, principal, run_concurrently
@@ -65,6 +66,8 @@ def test_a_card_walks_pending_approved_in_progress_completed_and_keeps_its_histo
             )
         )
     assert actions == ["create", "move", "move", "move"]
+    with shop.site.sessions() as s:
+        assert list(cards_agree_with_their_columns(s)) == []
 
 
 def test_moves_follow_the_allowed_moves_and_the_lifecycle(shop: Shop) -> None:
@@ -185,6 +188,13 @@ def test_reject_and_cancel_need_a_reason_and_take_the_card_off_the_board(shop: S
     with shop.session() as s, pytest.raises(Conflict):
         cards.approve_card(s, card_id=first, principal=principal(shop.site, "SPV Sewing"))
     shop.card("THR", "3")  # a closed card no longer blocks a new one
+    with shop.site.sessions() as s:
+        assert list(cards_agree_with_their_columns(s)) == []
+        s.get_one(Card, first).column_id = shop.board("Sewing")["columns"]["pending"]
+        assert list(cards_agree_with_their_columns(s)) == [
+            f"card KB-{first:06d} is rejected but sits in the pending column",
+            f"card KB-{first:06d} is rejected but still on the board",
+        ]
 
 
 def test_completing_with_too_little_stock_is_refused_and_writes_nothing(shop: Shop) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from erp_kanban.checks import cards_agree_with_their_columns
 from erp_kanban.models import Board, BoardColumn, Card, ReorderRule
 from kanban_testkit import PLUGINS
 from sqlalchemy import func, select
@@ -45,3 +46,5 @@ def test_erp_demo_data_gives_every_department_a_board_with_rules_and_cards_and_i
     assert set(states) <= {"pending", "approved"} and sum(states.values()) == cards
     load(site)
     assert counts(site) == (boards, rules, cards)
+    with site.sessions() as s:
+        assert list(cards_agree_with_their_columns(s)) == []

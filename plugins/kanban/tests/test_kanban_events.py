@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from dramatiq.middleware import Middleware
 from erp_kanban import cards
+from erp_kanban.checks import cards_agree_with_their_columns
 from erp_kanban.models import Card, ReorderRule
 from erp_kanban.reorder import raise_reorder_cards
 from erp_production import mo, spk
@@ -241,6 +242,8 @@ def test_on_mo_released_on_spk_started_on_spk_completed_the_spk_card_follows_its
     with shop.session() as s, pytest.raises(Conflict, match="follows its SPK"):
         cards.move_card(s, card_id=done.id, column_id=board["columns"]["approved"], principal=None)
     assert shop.count_cards() == 5
+    with shop.site.sessions() as s:
+        assert list(cards_agree_with_their_columns(s)) == []
 
 
 def test_spk_cards_converge_when_events_come_late_twice_or_out_of_order(shop: Shop) -> None:
