@@ -7,4 +7,4 @@ def test_ppic_is_installed_with_a_valid_manifest() -> None:
     info = {p.name: p for p in installed_plugins()}["ppic"]
     assert info.error is None
     assert info.distribution == "erp-ppic"
-    assert info.requires == ("production", "quality", "warehouse")
+    assert info.requires == ("production", "warehouse", "quality")
