@@ -17,6 +17,7 @@ after commit; each API process then recomputes the dashboard once for all its cl
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -96,19 +97,23 @@ def mos_by_state(session: Session) -> dict[str, int]:
 
 def department_figures(session: Session, *, day: date) -> list[dict[str, Any]]:
     """Per department: SPKs in progress, their target and good so far, and the day's input."""
+    in_progress = select(Spk.id).where(Spk.state == "in_progress")
+    good_per_spk = (
+        select(DailyInput.spk_id, func.sum(DailyInput.good).label("good"))
+        .where(DailyInput.spk_id.in_(in_progress))
+        .group_by(DailyInput.spk_id)
+        .subquery()
+    )
     running = {
-        dept: (int(n), Decimal(target))
-        for dept, n, target in session.execute(
-            select(Spk.department, func.count(), func.sum(Spk.target))
-            .where(Spk.state == "in_progress")
-            .group_by(Spk.department)
-        ).tuples()
-    }
-    good_so_far = {
-        dept: Decimal(good)
-        for dept, good in session.execute(
-            select(Spk.department, func.sum(DailyInput.good))
-            .join(Spk, Spk.id == DailyInput.spk_id)
+        dept: (int(n), Decimal(target), Decimal(good))
+        for dept, n, target, good in session.execute(
+            select(
+                Spk.department,
+                func.count(),
+                func.sum(Spk.target),
+                func.coalesce(func.sum(good_per_spk.c.good), 0),
+            )
+            .outerjoin(good_per_spk, good_per_spk.c.spk_id == Spk.id)
             .where(Spk.state == "in_progress")
             .group_by(Spk.department)
         ).tuples()
@@ -133,8 +138,7 @@ def department_figures(session: Session, *, day: date) -> list[dict[str, Any]]:
     )
     rows = []
     for dept in departments:
-        n, target = running.get(dept, (0, ZERO))
-        good = good_so_far.get(dept, ZERO)
+        n, target, good = running.get(dept, (0, ZERO, ZERO))
         g, d, r = of_day.get(dept, (ZERO, ZERO, ZERO))
         rows.append(
             {
@@ -156,22 +160,18 @@ def local_midnight(day: date, tz: ZoneInfo) -> datetime:
     return datetime.combine(day, time.min, tzinfo=tz)
 
 
-def qc_figures(session: Session, *, start: datetime, end: datetime) -> dict[str, Any]:
-    """Completed inspections with ``start <= inspected_at < end``: counts and the pass rate."""
-    row = session.execute(
-        select(
-            func.count(),
-            func.count().filter(Inspection.status == "failed"),
-            func.coalesce(func.sum(Inspection.inspected_qty), 0),
-            func.coalesce(func.sum(Inspection.pass_qty), 0),
-            func.coalesce(func.sum(Inspection.rework_qty), 0),
-            func.coalesce(func.sum(Inspection.scrap_qty), 0),
-        ).where(
-            Inspection.status != "pending",
-            Inspection.inspected_at >= start,
-            Inspection.inspected_at < end,
-        )
-    ).one()
+def _qc_columns(period: ColumnElement[bool]) -> list[Any]:
+    return [
+        func.count().filter(period),
+        func.count().filter(period, Inspection.status == "failed"),
+        func.coalesce(func.sum(Inspection.inspected_qty).filter(period), 0),
+        func.coalesce(func.sum(Inspection.pass_qty).filter(period), 0),
+        func.coalesce(func.sum(Inspection.rework_qty).filter(period), 0),
+        func.coalesce(func.sum(Inspection.scrap_qty).filter(period), 0),
+    ]
+
+
+def _qc_result(row: Sequence[Any]) -> dict[str, Any]:
     inspected, scrap = Decimal(row[2]), Decimal(row[5])
     return {
         "inspections": int(row[0]),
@@ -184,26 +184,42 @@ def qc_figures(session: Session, *, start: datetime, end: datetime) -> dict[str,
     }
 
 
+def qc_periods(session: Session, *, periods: Sequence[tuple[datetime, datetime]]) -> list[dict[str, Any]]:
+    """Completed inspections with ``start <= inspected_at < end`` per period (one query): counts, units
+    and the pass rate (inspected - scrap) / inspected."""
+    columns = []
+    for start, end in periods:
+        columns += _qc_columns((Inspection.inspected_at >= start) & (Inspection.inspected_at < end))
+    row = session.execute(
+        select(*columns).where(
+            Inspection.status != "pending",
+            Inspection.inspected_at >= min(p[0] for p in periods),
+            Inspection.inspected_at < max(p[1] for p in periods),
+        )
+    ).one()
+    return [_qc_result(row[6 * i : 6 * i + 6]) for i in range(len(periods))]
+
+
+def qc_figures(session: Session, *, start: datetime, end: datetime) -> dict[str, Any]:
+    """Completed inspections with ``start <= inspected_at < end``: counts and the pass rate."""
+    return qc_periods(session, periods=[(start, end)])[0]
+
+
 def debt_figures(session: Session) -> dict[str, Any]:
     """Open material debt: how many (pending approval, approved) and the unsettled value."""
-    counts: dict[str, int] = dict(
-        session.execute(
-            select(MaterialDebt.state, func.count())
-            .where(MaterialDebt.state.in_(DEBT_OPEN_STATES))
-            .group_by(MaterialDebt.state)
-        ).all()
-    )
-    value = session.scalar(
+    pending, approved, value = session.execute(
         select(
+            func.count().filter(MaterialDebt.state == "pending"),
+            func.count().filter(MaterialDebt.state == "approved"),
             func.coalesce(
                 func.sum((MaterialDebt.quantity - MaterialDebt.settled_qty) * MaterialDebt.unit_value), 0
-            )
+            ),
         ).where(MaterialDebt.state.in_(DEBT_OPEN_STATES))
-    )
+    ).one()
     return {
-        "open": int(sum(counts.values())),
-        "pending": int(counts.get("pending", 0)),
-        "approved": int(counts.get("approved", 0)),
+        "open": int(pending) + int(approved),
+        "pending": int(pending),
+        "approved": int(approved),
         "value": Decimal(value or 0),
     }
 
@@ -216,17 +232,22 @@ def shortage_figures(session: Session) -> dict[str, Any]:
         .subquery()
     )
     on_hand = func.coalesce(totals.c.on_hand, ZERO)
-    stmt = (
-        select(Product.id, Product.code, Product.name, on_hand.label("on_hand"), Product.min_stock)
+    rows = session.execute(
+        select(
+            Product.id,
+            Product.code,
+            Product.name,
+            on_hand.label("on_hand"),
+            Product.min_stock,
+            func.count().over().label("total"),
+        )
         .outerjoin(totals, totals.c.product_id == Product.id)
         .where(Product.active.is_(True), on_hand < Product.min_stock)
-    )
-    count = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = session.execute(
-        stmt.order_by((Product.min_stock - on_hand).desc(), Product.code).limit(LIST_LIMIT)
+        .order_by((Product.min_stock - on_hand).desc(), Product.code)
+        .limit(LIST_LIMIT)
     ).all()
     return {
-        "count": int(count),
+        "count": int(rows[0][5]) if rows else 0,
         "items": [
             {
                 "product_id": pid,
@@ -236,7 +257,7 @@ def shortage_figures(session: Session) -> dict[str, Any]:
                 "min_stock": Decimal(minimum),
                 "missing": Decimal(minimum) - Decimal(have),
             }
-            for pid, code, name, have, minimum in rows
+            for pid, code, name, have, minimum, _ in rows
         ],
     }
 
@@ -250,12 +271,6 @@ def late_spk_figures(session: Session, *, today: date) -> dict[str, Any]:
         .correlate(Spk)
         .scalar_subquery()
     )
-    base = (
-        select(Spk.id)
-        .join(ManufacturingOrder, ManufacturingOrder.id == Spk.mo_id)
-        .where(*late_spks_filter(today))
-    )
-    count = session.scalar(select(func.count()).select_from(base.subquery())) or 0
     rows = session.execute(
         select(
             Spk.id,
@@ -266,6 +281,7 @@ def late_spk_figures(session: Session, *, today: date) -> dict[str, Any]:
             due,
             Spk.target,
             good.label("good"),
+            func.count().over().label("total"),
         )
         .join(ManufacturingOrder, ManufacturingOrder.id == Spk.mo_id)
         .where(*late_spks_filter(today))
@@ -273,7 +289,7 @@ def late_spk_figures(session: Session, *, today: date) -> dict[str, Any]:
         .limit(LIST_LIMIT)
     ).all()
     return {
-        "count": int(count),
+        "count": int(rows[0][8]) if rows else 0,
         "items": [
             {
                 "spk_id": spk_id,
@@ -286,7 +302,7 @@ def late_spk_figures(session: Session, *, today: date) -> dict[str, Any]:
                 "target": Decimal(target),
                 "good": Decimal(done),
             }
-            for spk_id, number, mo_number, dept, state, due_date, target, done in rows
+            for spk_id, number, mo_number, dept, state, due_date, target, done, _ in rows
         ],
     }
 
@@ -342,10 +358,16 @@ def compute_dashboard(session: Session, *, now: datetime | None = None) -> dict[
         "week": f"W{week:02d}-{year}",
         "mos_by_state": mos_by_state(session),
         "departments": department_figures(session, day=today),
-        "qc": {
-            "today": qc_figures(session, start=local_midnight(today, tz), end=tomorrow),
-            "week": qc_figures(session, start=local_midnight(monday, tz), end=tomorrow),
-        },
+        "qc": dict(
+            zip(
+                ("today", "week"),
+                qc_periods(
+                    session,
+                    periods=[(local_midnight(today, tz), tomorrow), (local_midnight(monday, tz), tomorrow)],
+                ),
+                strict=True,
+            )
+        ),
         "material_debt": debt_figures(session),
         "shortages": shortage_figures(session),
         "late_spks": late_spk_figures(session, today=today),
