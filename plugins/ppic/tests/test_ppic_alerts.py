@@ -301,3 +301,29 @@ def test_acknowledge_resolve_state_machine_scoping_and_audit(plant: Plant) -> No
             raise_alert(s, key="k:4", type="qc_fail", severity="info", subject="s:1", title="t") is not None
         )
     assert trail == ["raise", "acknowledge", "resolve"]
+
+
+def test_erp_ppic_alerts_open_gauge_counts_open_alerts_by_severity_and_level(plant: Plant) -> None:
+    from kernel.metrics.exposition import render
+    from tests.ops.helpers import value
+
+    f = plant
+    t0 = utcnow() - timedelta(hours=1)
+    with f.session() as s:
+        ids = []
+        for n, severity in enumerate(("critical", "critical", "warning", "info")):
+            alert = raise_alert(
+                s, key=f"m:{n}", type="qc_fail", severity=severity, subject=f"m:{n}", title="t", raised_at=t0
+            )
+            assert alert is not None
+            ids.append(alert.id)
+        escalation_job(s, utcnow())  # both critical ones reach the director after an hour
+        from erp_ppic.alerts import acknowledge, resolve
+
+        acknowledge(s, alert_id=ids[1], user="spv")
+        resolve(s, alert_id=ids[1], user="spv", resolution="done")
+    scrape = render(f.site).decode()
+    assert value(scrape, "erp_ppic_alerts_open", severity="critical", escalation_level="director") == 1
+    assert value(scrape, "erp_ppic_alerts_open", severity="warning", escalation_level="first_line") == 1
+    assert value(scrape, "erp_ppic_alerts_open", severity="info") == 1
+    assert value(scrape, "erp_ppic_alerts_open") == 3
