@@ -86,3 +86,41 @@ def test_dashboard_push_reaches_a_client_of_another_api_process(
         for protocols in (["bearer", qc], None):
             with pytest.raises(InvalidStatus):
                 connect(ws_url, subprotocols=protocols, open_timeout=10)  # type: ignore[arg-type]
+
+
+def test_dashboard_push_on_the_embedded_default_without_redis(make_site: Any) -> None:
+    from fastapi.testclient import TestClient
+    from ppic_testkit import PLUGINS, make_plant
+
+    from kernel.app import create_app
+    from kernel.realtime import InProcessBroadcaster, get_broadcaster
+    from kernel.testing import login_headers
+
+    f = make_plant(make_site(PLUGINS, redis_url=None))
+    f.stock_in("FAB", "CUTTING", "100")
+    cut, *_ = f.release(batch="WS-2")
+    app = create_app(f.site.settings, site=f.site)
+    assert isinstance(get_broadcaster(f.site), InProcessBroadcaster)
+    with TestClient(app) as client:
+        user, password = create_test_user(f.site, "Security")
+        token = login_headers(client, user.username, password)["Authorization"].split()[1]
+        writer, password = create_test_user(f.site, "SPV Cutting", "Cutting")
+        writer_headers = login_headers(client, writer.username, password)
+        with client.websocket_connect("/ws/ppic/dashboard", subprotocols=["bearer", token]) as ws:
+            first = ws.receive_json()
+            assert cutting_good_today(first) == 0
+            time.sleep(0.3)
+            posted = time.monotonic()
+            r = client.post(
+                f"/api/v1/production/spk/{cut.id}/daily-input",
+                json={"work_date": first["data"]["today"], "good": "7"},
+                headers=writer_headers,
+            )
+            assert r.status_code == 201, r.text
+            for _ in range(20):  # the embedded relay and worker deliver the event, the hub recomputes
+                message = ws.receive_json()
+                if cutting_good_today(message) == 7:
+                    break
+            assert cutting_good_today(message) == 7
+            # Pushed by the event, not by the 60-second refresh (generous bound, not a speed test).
+            assert time.monotonic() - posted < 30
