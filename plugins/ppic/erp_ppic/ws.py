@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, WebSocket
@@ -23,6 +24,7 @@ from kernel.realtime import accept, get_broadcaster
 from kernel.site import Site
 
 ws_router = APIRouter()
+log = logging.getLogger("erp_ppic.ws")
 DEBOUNCE_SECONDS = 0.05
 """How long a hub waits after a change for more before recomputing (bursts cost one computation)."""
 
@@ -68,8 +70,14 @@ class DashboardHub:
             self.tasks = []
 
     async def _listen(self) -> None:
-        async for _ in get_broadcaster(self.site).subscribe(CHANNEL):
-            self.changed.set()
+        while True:  # a lost subscription (Redis restarting) is renewed; clients keep their socket
+            try:
+                async for _ in get_broadcaster(self.site).subscribe(CHANNEL):
+                    self.changed.set()
+            except Exception:
+                log.warning("dashboard channel subscription lost; renewing in 1 s", exc_info=True)
+                await asyncio.sleep(1)
+                self.changed.set()  # changes may have been missed meanwhile
 
     async def _recompute(self) -> None:
         while True:
@@ -77,7 +85,11 @@ class DashboardHub:
                 await asyncio.wait_for(self.changed.wait(), timeout=self.refresh)
                 await asyncio.sleep(DEBOUNCE_SECONDS)
             self.changed.clear()
-            message = await asyncio.to_thread(dashboard_message, self.site)
+            try:
+                message = await asyncio.to_thread(dashboard_message, self.site)
+            except Exception:
+                log.warning("dashboard recomputation failed; retrying at the next change", exc_info=True)
+                continue
             for queue in list(self.clients):
                 _offer(queue, message)
 

@@ -124,3 +124,24 @@ def test_dashboard_push_on_the_embedded_default_without_redis(make_site: Any) ->
             assert cutting_good_today(message) == 7
             # Pushed by the event, not by the 60-second refresh (generous bound, not a speed test).
             assert time.monotonic() - posted < 30
+            # A critical QC failure: its alert is part of the next push.
+            inspection = f.inspect(
+                checkpoint="after_cutting",
+                spk_id=cut.id,
+                inspected="7",
+                passed="6",
+                rework="1",
+                defects=[{"category_id": f.categories["AS-EYE"], "quantity": "1"}],  # type: ignore[index]
+            )
+            for _ in range(20):
+                message = ws.receive_json()
+                if message["data"]["alerts"]["critical"]:
+                    break
+            [critical] = message["data"]["alerts"]["critical"]
+            assert critical["type"] == "qc_fail" and critical["status"] == "pending"
+            assert message["data"]["alerts"]["by_severity"]["critical"] == 1
+            assert message["data"]["qc"]["today"]["failed"] == 1
+            with f.session() as s:
+                from erp_ppic.models_live import Alert
+
+                assert s.get(Alert, critical["id"]).key == f"inspection:{inspection}"  # type: ignore[union-attr]
