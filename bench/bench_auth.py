@@ -53,10 +53,8 @@ def bench_login(site: Site, client: TestClient, n: int) -> None:
     _summary("argon2id verify (m=19 MiB, t=2, p=1)", verify)
     user, password = create_test_user(site, "Security", username="bench.login")
     body = {"username": user.username, "password": password}
-    _summary(
-        "POST /api/v1/auth/login (full request)",
-        _timed(lambda: client.post("/api/v1/auth/login", json=body), n),
-    )
+    _summary("POST /api/v1/auth/login (full request)",
+             _timed(lambda: client.post("/api/v1/auth/login", json=body), n))
 
 
 def bench_request_overhead(site: Site, client: TestClient, n: int) -> None:
@@ -75,13 +73,8 @@ def bench_audit(site: Site, threads: int, writes: int, chains: int) -> float:
     def writer(worker: int) -> None:
         for i in range(writes):
             with unit_of_work(site.sessions) as session:
-                entry = AuditEntry(
-                    action="bench",
-                    request_id=uuid.uuid4().hex,
-                    entity_type="thing",
-                    entity_id=str(i),
-                    new={"worker": worker, "i": i},
-                )
+                entry = AuditEntry(action="bench", request_id=uuid.uuid4().hex, entity_type="thing",
+                                   entity_id=str(i), new={"worker": worker, "i": i})
                 append(session, [entry], chains=chains)
 
     pool = [threading.Thread(target=writer, args=(w,)) for w in range(threads)]
@@ -92,10 +85,8 @@ def bench_audit(site: Site, threads: int, writes: int, chains: int) -> float:
         t.join()
     elapsed = time.perf_counter() - started
     rate = threads * writes / elapsed
-    print(
-        f"audit appends, {threads} writers, {chains:>2} chain(s){'':<14} {rate:8.0f} rows/s "
-        f"({threads * writes} rows in {elapsed:.2f} s)"
-    )
+    print(f"audit appends, {threads} writers, {chains:>2} chain(s){'':<14} {rate:8.0f} rows/s "
+          f"({threads * writes} rows in {elapsed:.2f} s)")
     return rate
 
 
@@ -110,13 +101,8 @@ def main() -> None:
     name = f"erp_bench_{uuid.uuid4().hex[:10]}"
     url = create_database(admin, name)
     try:
-        settings = test_settings(
-            url,
-            Path(tempfile.mkdtemp(prefix="erp-bench-")),
-            [],
-            redis_url=redis_url,
-            db_pool_size=args.threads + 4,
-        )
+        settings = test_settings(url, Path(tempfile.mkdtemp(prefix="erp-bench-")), [], redis_url=redis_url,
+                                 db_pool_size=args.threads + 4)
         site = build_site(settings)
         upgrade(site)
         with TestClient(create_app(settings, site=site)) as client:

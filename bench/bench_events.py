@@ -41,12 +41,9 @@ from kernel.testing import (
 
 def _handled(site: Site) -> int:
     with site.sessions() as session:
-        return (
-            session.scalar(
-                select(func.count()).select_from(EventDelivery).where(EventDelivery.status == "delivered")
-            )
-            or 0
-        )
+        return session.scalar(
+            select(func.count()).select_from(EventDelivery).where(EventDelivery.status == "delivered")
+        ) or 0
 
 
 def steady_lag(site: Site, rate: float, seconds: float) -> list[float]:
@@ -110,24 +107,15 @@ def main() -> None:
     db_name = f"erp_bench_{uuid.uuid4().hex[:10]}"
     data_dir = Path(tempfile.mkdtemp(prefix="erp-bench-"))
     url = create_database(admin_url, db_name)
-    settings = test_settings(
-        url,
-        data_dir,
-        ["example"],
-        broker="redis",
-        broker_url=redis_url,
-        broker_namespace=f"erp_bench_{uuid.uuid4().hex[:8]}",
-        log_level="WARNING",
-    )
+    settings = test_settings(url, data_dir, ["example"], broker="redis", broker_url=redis_url,
+                             broker_namespace=f"erp_bench_{uuid.uuid4().hex[:8]}", log_level="WARNING")
     site = build_site(settings)
     worker = None
     try:
         upgrade(site)
         worker = EventWorkerProcess(
-            settings,
-            ["--processes", str(args.processes), "--threads", str(args.threads)],
-            data_dir / "worker.log",
-            {},
+            settings, ["--processes", str(args.processes), "--threads", str(args.threads)],
+            data_dir / "worker.log", {},
         )
         wait_until(lambda: len(worker.worker_pids()) == args.processes, timeout=30)
         with site.sessions.begin() as session:  # warm-up: imports, connections, queues
@@ -137,13 +125,11 @@ def main() -> None:
         lags = steady_lag(site, args.rate, args.seconds)
         rate = burst(site, args.burst, already=1 + len(lags))
         print(f"workers: {args.processes} processes x {args.threads} threads, Redis broker, PostgreSQL")
-        print(
-            f"steady {args.rate:g} events/s for {args.seconds:g}s ({len(lags)} events): "
-            f"lag commit->handled p50 {percentile(lags, 50) * 1000:.0f} ms, "
-            f"p95 {percentile(lags, 95) * 1000:.0f} ms, "
-            f"p99 {percentile(lags, 99) * 1000:.0f} ms, max {max(lags) * 1000:.0f} ms, "
-            f"mean {statistics.fmean(lags) * 1000:.0f} ms"
-        )
+        print(f"steady {args.rate:g} events/s for {args.seconds:g}s ({len(lags)} events): "
+              f"lag commit->handled p50 {percentile(lags, 50) * 1000:.0f} ms, "
+              f"p95 {percentile(lags, 95) * 1000:.0f} ms, "
+              f"p99 {percentile(lags, 99) * 1000:.0f} ms, max {max(lags) * 1000:.0f} ms, "
+              f"mean {statistics.fmean(lags) * 1000:.0f} ms")
         print(f"burst of {args.burst} events: {rate:.0f} events/s from first commit to last handled")
     finally:
         if worker is not None:
