@@ -232,7 +232,7 @@ def run(site: Site, runs: int) -> None:
     data = load_factory_year(site)
     products, spk_ids, cutting_spk = data.products, data.spk_ids, data.cutting_spk
     print(
-        f"loaded 500 MOs, {len(spk_ids) + 5} SPKs, {data.inputs} daily inputs "
+        f"loaded {len(spk_ids) // 5 + 1} MOs, {len(spk_ids) + 5} SPKs, {data.inputs} daily inputs "
         f"in {time.perf_counter() - started:.1f} s"
     )
 
