@@ -10,8 +10,13 @@ MO_VIEW = "ppic.mo.view"
 MO_CREATE = "ppic.mo.create"
 MO_RELEASE = "ppic.mo.release"
 REPORT_VIEW = "ppic.report.view"
+DASHBOARD_VIEW = "ppic.dashboard.view"
+ALERT_VIEW = "ppic.alert.view"
+ALERT_MANAGE = "ppic.alert.manage"
 
 _PLANNERS = ("PPIC Manager", "PPIC Admin")
+_SPV = ("SPV Cutting", "SPV Sewing", "SPV Finishing")
+_LEADS = ("Manager", *_PLANNERS, *_SPV)
 _VIEW = (
     "Manager",
     *_PLANNERS,
@@ -37,7 +42,22 @@ PERMISSIONS = [
     ),
     Permission(
         REPORT_VIEW,
-        "See the weekly production report and material requirements (MRP).",
-        default_roles=("Manager", *_PLANNERS, "Purchasing Head", "Purchasing", "Finance Manager"),
+        "See the weekly production report, material requirements (MRP) and the stored daily reports.",
+        default_roles=("Manager", *_PLANNERS, *_SPV, "Purchasing Head", "Purchasing", "Finance Manager"),
+    ),
+    Permission(
+        DASHBOARD_VIEW,
+        "See the real-time PPIC dashboard (HTTP and WebSocket).",
+        default_roles=(*_LEADS, "Finance Manager", "Warehouse Admin", "QC Lab", "Security"),
+    ),
+    Permission(
+        ALERT_VIEW,
+        "See alerts (department roles: their department's).",
+        default_roles=(*_LEADS, "QC Lab", "QC Inspector", "Warehouse Admin"),
+    ),
+    Permission(
+        ALERT_MANAGE,
+        "Acknowledge and resolve alerts (department roles: their department's).",
+        default_roles=("Manager", "PPIC Manager", *_SPV, "QC Lab", "Warehouse Admin"),
     ),
 ]

@@ -152,7 +152,11 @@ def test_from_sales_order_to_released_mo_by_po_receipts_then_progress_and_weekly
         emit(s, "po_received", PoReceived.model_validate(payload), aggregate=f"po:{fabric}")
     drain_events(p.site)
     with p.site.sessions() as s:
-        statuses = s.scalars(select(EventDelivery.status).where(EventDelivery.plugin == "ppic")).all()
+        statuses = s.scalars(
+            select(EventDelivery.status)
+            .join(OutboxEvent, OutboxEvent.id == EventDelivery.event_id)
+            .where(EventDelivery.plugin == "ppic", OutboxEvent.name == "po_received")
+        ).all()
         assert statuses == ["delivered", "delivered"]
         assert s.scalar(select(func.count()).select_from(MoRelease)) == 1
     assert _audits(p, "auto_release") == 1

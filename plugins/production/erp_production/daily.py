@@ -20,11 +20,13 @@ from sqlalchemy.orm import Session
 
 from erp_production.allocation import consumed, free_lots, open_reservations
 from erp_production.bom import unit_requirements
+from erp_production.events import DailyInputPosted
 from erp_production.models import Bom, Consumption, DailyInput, Spk
 from erp_production.spk import Totals, check_department, finish, get_spk, possible_output, start_spk, totals
 from kernel.audit import record_change
 from kernel.clock import utcnow
 from kernel.errors import Conflict, ValidationFailed
+from kernel.events import emit
 from kernel.site import site_of
 
 ZERO = Decimal(0)
@@ -144,6 +146,23 @@ def post_daily_input(
     )
     _backflush(session, hooks, spk, entry, after.produced, user)
     _post_output(session, hooks, spk, after.good - before.good, user)
+    emit(
+        session,
+        "daily_input_posted",
+        DailyInputPosted(
+            daily_input_id=entry.id,
+            spk_id=spk.id,
+            spk_number=spk.number,
+            mo_id=spk.mo_id,
+            department=spk.department,
+            work_date=work_date.isoformat(),
+            good=str(good),
+            defect=str(defect),
+            rework=str(rework),
+            corrected=corrected,
+        ),
+        aggregate=f"spk:{spk.id}",
+    )
     if after.good >= spk.target and spk.state == "in_progress":
         finish(session, spk=spk, user=user)
     return entry, corrected

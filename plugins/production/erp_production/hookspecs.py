@@ -51,3 +51,15 @@ def on_mo_released(session: Session, event: EventEnvelope[Any]) -> None:
     :param session: the handler's own transaction.
     :param event: the envelope.
     """
+
+
+@hookspec
+def on_daily_input_posted(session: Session, event: EventEnvelope[Any]) -> None:
+    """Event hook (after commit, by a worker): a daily input was entered or corrected.
+
+    ``event.payload`` is DailyInputPosted (the entry's id, SPK, MO, department, date and its good,
+    defect and rework after the change, and whether it was a correction). PPIC refreshes its dashboard.
+
+    :param session: the handler's own transaction.
+    :param event: the envelope.
+    """

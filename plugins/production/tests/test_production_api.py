@@ -293,3 +293,38 @@ def test_partial_then_full_release_and_allocation_preview_has_no_side_effects(ap
     assert f.reserved("FAB", "CUTTING") == Decimal(4)
     progress = client.get(f"{API}/spk/{cut['id']}/progress", headers=ppic).json()
     assert Decimal(progress["materials"][0]["allocated"]) == 4
+
+
+def test_on_daily_input_posted_is_emitted_for_each_entry_and_correction_not_for_refusals(api: Any) -> None:
+    client, f, as_role = api
+    cut = _released(client, f, as_role, batch="DI-1")[0]
+    f.stock_in("FAB", "CUTTING", "100")
+    h = as_role("Admin Cutting", "Cutting")
+    day = str(utcnow().date() - timedelta(days=1))
+    url = f"{API}/spk/{cut['id']}/daily-input"
+    assert client.post(url, headers=h, json={"work_date": day, "good": "111"}).status_code == 422
+    r = client.post(url, headers=h, json={"work_date": day, "good": "20", "defect": "1.5"})
+    assert r.status_code == 201, r.text
+    assert client.post(url, headers=h, json={"work_date": day, "good": "25"}).status_code == 201
+    with f.session() as s:
+        posted = [
+            e.payload
+            for e in s.scalars(
+                select(OutboxEvent)
+                .where(OutboxEvent.name == "daily_input_posted")
+                .order_by(OutboxEvent.emitted_at)
+            )
+        ]
+    common = {
+        "daily_input_id": r.json()["id"],
+        "spk_id": cut["id"],
+        "spk_number": cut["number"],
+        "mo_id": cut["mo_id"],
+        "department": "Cutting",
+        "work_date": day,
+        "rework": "0",
+    }
+    assert posted == [
+        {**common, "good": "20", "defect": "1.5", "corrected": False},
+        {**common, "good": "25", "defect": "0", "corrected": True},
+    ]

@@ -1,7 +1,7 @@
 """The after-commit events the warehouse emits (through the kernel's outbox) and their payloads.
 
-Subscribers implement ``on_stock_moved(session, event)`` / ``on_po_received(session, event)``; the
-hookspecs live in ``erp_warehouse.hookspecs``.
+Subscribers implement ``on_stock_moved(session, event)``, ``on_po_received(session, event)`` and
+``on_transfer_blocked(session, event)``; the hookspecs live in ``erp_warehouse.hookspecs``.
 """
 
 from __future__ import annotations
@@ -60,6 +60,30 @@ class PoReceived(BaseModel):
     lines: list[ReceivedPoLine]
 
 
+class TransferBlocked(BaseModel):
+    """Payload of ``transfer_blocked``: a transfer was refused because the receiving line is not clear."""
+
+    product_id: int
+    from_location_id: int
+    to_location_id: int
+    to_location_code: str
+    department: str | None
+    destination: str | None
+    reference: str | None
+    quantity: Decimal
+    user: str | None
+    blocking_transfer_id: int
+    blocking_number: str
+    blocking_product_id: int
+    blocking_destination: str | None
+
+
 STOCK_MOVED = Event(name="stock_moved", version=1, payload=StockMoved)
 PO_RECEIVED = Event(name="po_received", version=1, payload=PoReceived)
-EVENTS = [STOCK_MOVED, PO_RECEIVED]
+TRANSFER_BLOCKED = Event(
+    name="transfer_blocked",
+    version=1,
+    payload=TransferBlocked,
+    description="A transfer was refused by line clearance (the receiving store holds another article).",
+)
+EVENTS = [STOCK_MOVED, PO_RECEIVED, TRANSFER_BLOCKED]

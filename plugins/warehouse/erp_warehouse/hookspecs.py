@@ -1,10 +1,11 @@
 # mypy: disable-error-code="empty-body"
-"""The warehouse plugin's own hookspecs: two in-transaction hooks and two event hooks.
+"""The warehouse plugin's own hookspecs: two in-transaction hooks and three event hooks.
 
 ``on_stock_negative`` and ``on_goods_received`` are called synchronously inside the transaction of the
 stock posting, with its session: whatever an implementation writes commits or rolls back together with
-the posting. ``on_stock_moved`` and ``on_po_received`` are event hooks: the events go through the
-kernel's outbox and reach subscribers after commit, in a worker (payloads in ``erp_warehouse.events``).
+the posting. ``on_stock_moved``, ``on_po_received`` and ``on_transfer_blocked`` are event hooks: the
+events go through the kernel's outbox and reach subscribers after commit, in a worker (payloads in
+``erp_warehouse.events``).
 """
 
 from __future__ import annotations
@@ -78,4 +79,19 @@ def on_po_received(session: Session, event: EventEnvelope) -> None:
     ``state`` after the receipt, ``week``, ``destination``, ``location_id``, ``receipt_id``, ``move_id``
     and ``lines`` (``product_id``, ``location_id``, ``lot_id``, ``quantity`` in stock units). Called in a
     fresh transaction of the subscriber's own; raise to fail the attempt (retried, then dead-lettered).
+    """
+
+
+@hookspec
+def on_transfer_blocked(session: Session, event: EventEnvelope) -> None:
+    """Event hook (after commit, by a worker): line clearance refused a transfer.
+
+    Emitted by ``transfers.send_transfer`` when the receiving store still holds a sent transfer of
+    another article or destination. The send itself is refused (409, nothing of it written), so the
+    event is written in a transaction of its own, committed before the Conflict is raised (aggregate
+    ``location:<receiving store id>``). ``event.payload`` is ``erp_warehouse.events.TransferBlocked``:
+    what was being sent (``product_id``, ``from_location_id``, ``to_location_id``,
+    ``to_location_code``, ``department`` of the receiving store, ``destination``, ``reference``,
+    ``quantity``, ``user``) and what blocks it (``blocking_transfer_id``, ``blocking_number``,
+    ``blocking_product_id``, ``blocking_destination``). PPIC raises a line-clearance alert.
     """

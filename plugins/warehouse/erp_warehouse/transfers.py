@@ -7,6 +7,7 @@ arrived than was sent, is taken from the sending store); cancelling returns it t
 
 from __future__ import annotations
 
+import logging
 import uuid
 from decimal import Decimal
 
@@ -14,11 +15,17 @@ import pluggy
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from erp_warehouse.events import TransferBlocked
 from erp_warehouse.models import Location, Product, Transfer
 from erp_warehouse.stock import MoveLine, post_stock_move
 from kernel.audit import record_change
 from kernel.clock import utcnow
+from kernel.db import unit_of_work
 from kernel.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from kernel.events import emit
+from kernel.site import site_of
+
+log = logging.getLogger("erp_warehouse.transfers")
 
 TOLERANCE = Decimal("0.10")
 """A received quantity more than this fraction off the sent quantity is refused."""
@@ -44,6 +51,16 @@ def _special_location(session: Session, kind: str) -> Location:
     if location is None:
         raise Conflict(f"no active {kind} location is configured; create one in the location master data")
     return location
+
+
+def _report_blocked(session: Session, payload: TransferBlocked) -> None:
+    """Emit ``transfer_blocked`` in a transaction of its own: the refused send rolls back, the alert
+    must not. A failure to record it is logged and does not change the caller's 409."""
+    try:
+        with unit_of_work(site_of(session).sessions) as own:
+            emit(own, "transfer_blocked", payload, aggregate=f"location:{payload.to_location_id}")
+    except Exception:
+        log.exception("could not record transfer_blocked for store %s", payload.to_location_code)
 
 
 def get_transfer(session: Session, *, transfer_id: int, lock: bool = False) -> Transfer:
@@ -106,6 +123,24 @@ def send_transfer(
         .limit(1)
     )
     if blocking is not None:
+        _report_blocked(
+            session,
+            TransferBlocked(
+                product_id=product_id,
+                from_location_id=from_location_id,
+                to_location_id=to_location_id,
+                to_location_code=stores["to_location_id"].code,
+                department=stores["to_location_id"].department,
+                destination=destination,
+                reference=reference,
+                quantity=quantity,
+                user=user,
+                blocking_transfer_id=blocking.id,
+                blocking_number=blocking.number,
+                blocking_product_id=blocking.product_id,
+                blocking_destination=blocking.destination,
+            ),
+        )
         raise Conflict(
             f"line clearance: {stores['to_location_id'].code} still holds {blocking.number} (another "
             f"article or destination: product {blocking.product_id}, destination "

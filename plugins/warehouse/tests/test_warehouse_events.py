@@ -35,8 +35,12 @@ def add_subscriber(site: Site) -> list[tuple[str, Any]]:
     def on_po_received(session, event):
         received.append(("po_received", event))
 
+    def on_transfer_blocked(session, event):
+        received.append(("transfer_blocked", event))
+
     module.on_stock_moved = hookimpl(on_stock_moved)  # type: ignore[attr-defined]
     module.on_po_received = hookimpl(on_po_received)  # type: ignore[attr-defined]
+    module.on_transfer_blocked = hookimpl(on_transfer_blocked)  # type: ignore[attr-defined]
     site.registry.pm.register(module, name="wh_listener")
     site.registry.plugins.append(LoadedPlugin(module.manifest, module))
     return received
@@ -124,3 +128,57 @@ def test_on_po_received_carries_the_po_and_the_received_lines(listener, stock) -
     ]
     assert payload.lines[0].lot_id is not None
     assert [e.payload.reference for name, e in listener if name == "stock_moved"] == [payload.number]
+
+
+def test_on_transfer_blocked_is_delivered_although_the_send_is_refused(listener, stock) -> None:
+    from erp_warehouse import transfers
+
+    hooks = stock.site.registry.pm.hook
+    p, loc = stock.products, stock.locations
+    stock.receive("WIP-CUT", "CUTTING", 50)
+    stock.receive("WIP-CUT2", "CUTTING", 50)
+    with unit_of_work(stock.site.sessions) as s:
+        first = transfers.send_transfer(
+            s,
+            hooks=hooks,
+            product_id=p["WIP-CUT"],
+            from_location_id=loc["CUTTING"],
+            to_location_id=loc["SEWING"],
+            quantity=D(10),
+            destination="SE",
+        )
+    with pytest.raises(Conflict, match="line clearance"), unit_of_work(stock.site.sessions) as s:
+        transfers.send_transfer(
+            s,
+            hooks=hooks,
+            product_id=p["WIP-CUT2"],
+            from_location_id=loc["CUTTING"],
+            to_location_id=loc["SEWING"],
+            quantity=D(5),
+            destination="SE",
+            reference="SPK-X",
+            user="spv.cutting",
+        )
+    assert outbox_count(stock.site, "transfer_blocked") == 1
+    with stock.site.sessions() as s:  # the refused send itself left nothing behind
+        from erp_warehouse.models import Transfer
+
+        assert s.scalar(select(func.count()).select_from(Transfer)) == 1
+    drain_events(stock.site)
+    blocked = [e for name, e in listener if name == "transfer_blocked"]
+    assert len(blocked) == 1 and blocked[0].aggregate == f"location:{loc['SEWING']}"
+    assert blocked[0].payload.model_dump() == {
+        "product_id": p["WIP-CUT2"],
+        "from_location_id": loc["CUTTING"],
+        "to_location_id": loc["SEWING"],
+        "to_location_code": "SEWING",
+        "department": "sewing",
+        "destination": "SE",
+        "reference": "SPK-X",
+        "quantity": D(5),
+        "user": "spv.cutting",
+        "blocking_transfer_id": first.id,
+        "blocking_number": first.number,
+        "blocking_product_id": p["WIP-CUT"],
+        "blocking_destination": "SE",
+    }
