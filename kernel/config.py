@@ -57,7 +57,12 @@ class Settings(BaseSettings):
         gt=0,
         description="Seconds before a published but unstarted delivery is published again.",
     )
-    events_relay_interval: float = Field(default=0.025, gt=0, description="Relay poll interval when idle.")
+    events_relay_interval: float = Field(
+        default=1.0,
+        gt=0,
+        description="Relay poll interval when idle. Commits that emit events wake the relay at once (in "
+        "process, and through PostgreSQL NOTIFY across processes); the poll catches retries falling due.",
+    )
     events_relay_batch: int = Field(default=200, ge=1, le=10000)
     events_embedded_worker: bool | None = Field(
         default=None,

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from kernel.clock import utcnow
 from kernel.events.declare import event_registry
 from kernel.events.models import OutboxEvent
+from kernel.events.wakeup import note_emitted
 from kernel.logs import request_id_var
 from kernel.site import site_of
 
@@ -41,4 +42,5 @@ def emit(
             emitted_at=utcnow(),
         )
     )
+    note_emitted(session)
     return event_id

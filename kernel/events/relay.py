@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Any
 
 from sqlalchemy import insert, select, tuple_, update
@@ -24,6 +25,7 @@ from kernel.events.bus import EventBus
 from kernel.events.declare import EventRegistry
 from kernel.events.models import OPEN_STATUSES, PENDING, EventDelivery, OutboxEvent
 from kernel.events.policy import RetryPolicy
+from kernel.events.wakeup import relay_signal, start_listener
 from kernel.site import Site
 
 log = logging.getLogger("kernel.events.relay")
@@ -110,10 +112,21 @@ class Relay:
         return self.publish_new() + self.republish_due()
 
     def run(self, stop: threading.Event) -> None:
-        """Pass after pass until ``stop`` is set; sleeps when idle, backs off while the broker is down."""
+        """Pass after pass until ``stop`` is set; sleeps when idle (until a commit wakes it or the poll
+        interval passes), backs off while the broker is down."""
         idle = self.site.settings.events_relay_interval
+        signal = relay_signal(self.site)
+        listener_stop = threading.Event()
+        start_listener(self.site, listener_stop)
+        try:
+            self._loop(stop, signal, idle)
+        finally:
+            listener_stop.set()
+
+    def _loop(self, stop: threading.Event, signal: threading.Event, idle: float) -> None:
         failures = 0
         while not stop.is_set():
+            signal.clear()  # cleared before the pass: a commit during the pass wakes the next wait
             try:
                 done = self.run_once()
             except Exception as exc:
@@ -132,7 +145,17 @@ class Relay:
                 log.info("relay recovered after %d failed passes", failures)
                 failures = 0
             if not done:
-                stop.wait(idle)
+                _sleep(stop, signal, idle)
+
+
+def _sleep(stop: threading.Event, signal: threading.Event, idle: float) -> None:
+    """Wait until a commit signals, ``stop`` is set or ``idle`` seconds pass (stop checked every 0.2 s)."""
+    deadline = time.monotonic() + idle
+    while not stop.is_set() and not signal.is_set():
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return
+        signal.wait(min(remaining, 0.2))
 
 
 def start_relay_thread(relay: Relay, stop: threading.Event) -> threading.Thread:
