@@ -108,7 +108,7 @@ def scrape_text(migrated_pg: str, tmp_path_factory: pytest.TempPathFactory, test
     """A scrape of a real `erp serve` (two workers, Redis configured) after some ordinary traffic."""
     workdir = tmp_path_factory.mktemp("scrape")
     # Every built-in plugin that contributes business gauges, so the dashboards' panels are checked too.
-    plugins = ["example", "approval", "warehouse", "production", "quality"]
+    plugins = ["example", "approval", "warehouse", "production", "quality", "ppic"]
     env = erp_env(migrated_pg, workdir, plugins, ERP_REDIS_URL=test_services.redis_url)
     with (
         erp_serve(env, "--workers", "2", cwd=workdir) as (base, _),
