@@ -107,6 +107,13 @@ def on_po_received(session: Session, event: EventEnvelope[Any]) -> None:
 
 
 @hookimpl
+def on_inspection_recorded(session: Session, event: EventEnvelope[Any]) -> None:
+    from erp_ppic.dashboard import dashboard_changed
+
+    dashboard_changed(session, reason="inspection_recorded")
+
+
+@hookimpl
 def on_inspection_failed(session: Session, event: EventEnvelope[Any]) -> None:
     from erp_ppic.alerts import alert_from_failed_inspection
     from erp_ppic.dashboard import dashboard_changed

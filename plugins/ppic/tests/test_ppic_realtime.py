@@ -145,3 +145,75 @@ def test_dashboard_push_on_the_embedded_default_without_redis(make_site: Any) ->
                 from erp_ppic.models_live import Alert
 
                 assert s.get(Alert, critical["id"]).key == f"inspection:{inspection}"  # type: ignore[union-attr]
+
+
+def qc_today(message: dict[str, Any]) -> dict[str, Any]:
+    return dict(message["data"]["qc"]["today"])
+
+
+def test_a_passing_inspection_pushes_the_dashboard_through_on_inspection_recorded(make_site: Any) -> None:
+    """A passing inspection emits no ``inspection_failed``; its ``inspection_recorded`` event alone must
+    push the new QC figures. The periodic refresh is set to 30 s and every message is checked to come
+    before it could fire, so the push can only come from the event."""
+    from fastapi.testclient import TestClient
+    from ppic_live_testkit import PLUGINS, make_plant
+
+    from kernel.app import create_app
+    from kernel.events.models import EventDelivery, OutboxEvent
+    from kernel.testing import drain_events, login_headers
+
+    refresh = 30.0
+    site = make_site(PLUGINS, redis_url=None, plugin={"ppic": {"dashboard_refresh_seconds": refresh}})
+    f = make_plant(site)
+    drain_events(f.site)  # nothing from the set-up is left to push
+    app = create_app(f.site.settings, site=f.site)
+    with TestClient(app) as client:
+        user, password = create_test_user(f.site, "PPIC Manager")
+        token = login_headers(client, user.username, password)["Authorization"].split()[1]
+        joined = time.monotonic()
+        with client.websocket_connect("/ws/ppic/dashboard", subprotocols=["bearer", token]) as ws:
+            first = ws.receive_json()
+            assert qc_today(first)["inspections"] == 0 and qc_today(first)["pass_rate"] is None
+            time.sleep(0.3)  # the hub's subscription is in place
+            inspection = f.inspect(checkpoint="after_cutting", inspected="20", passed="19", rework="1")
+            while True:  # the embedded relay and worker deliver the event, the hub recomputes
+                message = ws.receive_json()
+                assert time.monotonic() - joined < refresh, "no push before the periodic refresh"
+                if qc_today(message)["inspections"] == 1:
+                    break
+    qc = qc_today(message)
+    assert (qc["inspections"], qc["failed"], qc["pass_rate"]) == (1, 0, "100.00")
+    units = [Decimal(qc[k]) for k in ("inspected", "passed", "rework", "scrap")]
+    assert units == [20, 19, 1, 0]
+    assert message["data"]["qc"]["week"]["inspections"] == 1
+    with f.session() as s:  # PPIC handled quality's event (there was no inspection_failed to handle)
+        from sqlalchemy import select
+
+        handled = s.execute(
+            select(OutboxEvent.name, OutboxEvent.payload["inspection_id"].as_integer(), EventDelivery.status)
+            .join(EventDelivery, EventDelivery.event_id == OutboxEvent.id)
+            .where(EventDelivery.plugin == "ppic", OutboxEvent.name.like("inspection_%"))
+        ).all()
+    assert [tuple(row) for row in handled] == [("inspection_recorded", inspection, "delivered")]
+
+
+def test_on_inspection_recorded_publishes_a_dashboard_change(make_site: Any, monkeypatch: Any) -> None:
+    """The handler itself, run by ``drain_events``: one message on the dashboard channel, after its
+    transaction committed, whose recomputed figures include the passing inspection."""
+    from erp_ppic.dashboard import CHANNEL, compute_dashboard
+    from ppic_live_testkit import PLUGINS, make_plant
+
+    from kernel.realtime import get_broadcaster
+    from kernel.testing import drain_events
+
+    f = make_plant(make_site(PLUGINS, redis_url=None))
+    drain_events(f.site)
+    published: list[tuple[str, dict[str, Any]]] = []
+    monkeypatch.setattr(get_broadcaster(f.site), "publish", lambda ch, msg: published.append((ch, msg)))
+    f.inspect(checkpoint="after_sewing", inspected="8", passed="8")
+    assert published == []  # nothing before the event is handled
+    drain_events(f.site)
+    assert [(ch, msg["reason"]) for ch, msg in published] == [(CHANNEL, "inspection_recorded")]
+    with f.session() as s:
+        qc = compute_dashboard(s)["qc"]["today"]
+    assert (qc["inspections"], qc["failed"], qc["inspected"], qc["pass_rate"]) == (1, 0, 8, 100)

@@ -20,6 +20,20 @@ hookspec = pluggy.HookspecMarker("erp")
 
 
 @hookspec
+def on_inspection_recorded(session: Session, event: EventEnvelope[Any]) -> None:
+    """Event hook (after commit, by a worker): an inspection was completed; ``event.payload`` is an
+    ``erp_quality.events.InspectionRecorded``.
+
+    Emitted in the transaction that records the result of every inline inspection and every final
+    inspection an inspector completes, whether it passed or failed (a failed one also emits
+    ``inspection_failed``); these are the inspections QC figures such as the pass rate count. Not
+    emitted for a pending final inspection being created, nor for a refused result.
+    Called once per subscribing plugin in a fresh transaction of its own; raise to have it retried.
+    The return value is ignored.
+    """
+
+
+@hookspec
 def on_inspection_failed(session: Session, event: EventEnvelope[Any]) -> None:
     """Event hook (after commit, by a worker): units failed an inspection; ``event.payload`` is an
     ``erp_quality.events.InspectionFailed``.

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from erp_quality.actor import Actor, check_department
-from erp_quality.events import InspectionFailed
+from erp_quality.events import InspectionFailed, InspectionRecorded
 from erp_quality.metal import check_metal_input, record_metal_detection
 from erp_quality.models import CHECKPOINT_DEPARTMENT, DefectCategory, Inspection, InspectionDefect
 from erp_quality.schemas import FinalInspectionIn, InlineInspectionIn, InspectionResultIn
@@ -91,7 +91,8 @@ def _validate_result(
 def _record_result(
     session: Session, inspection: Inspection, data: InspectionResultIn, actor: Actor
 ) -> Inspection:
-    """Store counts and defects, run the metal detector result, set the status, emit when failed."""
+    """Store counts and defects, run the metal detector result, set the status; emit
+    ``inspection_recorded``, and ``inspection_failed`` too when it failed."""
     categories = _validate_result(session, inspection, data)
     if data.location_id is not None:
         location = session.get(Location, data.location_id)
@@ -110,7 +111,9 @@ def _record_result(
     inspection.scrap_qty = data.scrap_qty
     inspection.inspector_id = actor.user_id
     inspection.inspector = actor.username
-    inspection.inspected_at = data.inspected_at or utcnow()
+    recorded_at = utcnow()
+    inspected_at = data.inspected_at or recorded_at
+    inspection.inspected_at = inspected_at
     inspection.notes = data.notes
     for d in data.defects:
         inspection.defects.append(
@@ -128,6 +131,23 @@ def _record_result(
     failed = metal_failed > 0 or critical or data.scrap_qty > 0
     inspection.status = "failed" if failed else "passed"
     session.flush()
+    recorded = InspectionRecorded(
+        inspection_id=inspection.id,
+        kind=inspection.kind,
+        checkpoint=inspection.checkpoint,
+        status=inspection.status,
+        department=inspection.department,
+        spk_id=inspection.spk_id,
+        batch_number=inspection.batch_number,
+        product_id=inspection.product_id,
+        inspected=str(inspection.inspected_qty),
+        passed=str(inspection.pass_qty),
+        rework=str(inspection.rework_qty),
+        scrap=str(inspection.scrap_qty),
+        inspected_at=inspected_at,
+        recorded_at=recorded_at,
+    )
+    emit(session, "inspection_recorded", recorded, aggregate=f"inspection:{inspection.id}")
     if failed:
         reason = "metal_detector" if metal_failed > 0 else "critical_defect" if critical else "scrap"
         payload = InspectionFailed(

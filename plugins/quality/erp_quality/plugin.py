@@ -51,9 +51,9 @@ def erp_routers() -> Sequence[Any]:
 
 @hookimpl
 def erp_events() -> Sequence[Event[Any]]:
-    from erp_quality.events import BATCH_RELEASED, INSPECTION_FAILED
+    from erp_quality.events import BATCH_RELEASED, INSPECTION_FAILED, INSPECTION_RECORDED
 
-    return [INSPECTION_FAILED, BATCH_RELEASED]
+    return [INSPECTION_RECORDED, INSPECTION_FAILED, BATCH_RELEASED]
 
 
 @hookimpl
