@@ -63,6 +63,13 @@ class Settings(BaseSettings):
         description="Relay poll interval when idle. Commits that emit events wake the relay at once (in "
         "process, and through PostgreSQL NOTIFY across processes); the poll catches retries falling due.",
     )
+    events_relay_coalesce: float = Field(
+        default=0.02,
+        ge=0,
+        le=1,
+        description="After a wake-up, the relay waits this long so one pass publishes the events committed "
+        "meanwhile together (adds at most this much lag; saves a pass per event under load).",
+    )
     events_relay_batch: int = Field(default=200, ge=1, le=10000)
     events_embedded_worker: bool | None = Field(
         default=None,

@@ -145,17 +145,23 @@ class Relay:
                 log.info("relay recovered after %d failed passes", failures)
                 failures = 0
             if not done:
-                _sleep(stop, signal, idle)
+                _sleep(stop, signal, idle, self.site.settings.events_relay_coalesce)
 
 
-def _sleep(stop: threading.Event, signal: threading.Event, idle: float) -> None:
-    """Wait until a commit signals, ``stop`` is set or ``idle`` seconds pass (stop checked every 0.2 s)."""
+def _sleep(stop: threading.Event, signal: threading.Event, idle: float, coalesce: float) -> None:
+    """Wait until a commit signals, ``stop`` is set or ``idle`` seconds pass (stop checked every 0.2 s).
+
+    Once signalled, wait ``coalesce`` seconds more: under a steady stream of commits one pass then
+    publishes the few events of that window together instead of one pass per event.
+    """
     deadline = time.monotonic() + idle
     while not stop.is_set() and not signal.is_set():
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             return
         signal.wait(min(remaining, 0.2))
+    if signal.is_set() and coalesce > 0:
+        stop.wait(coalesce)
 
 
 def start_relay_thread(relay: Relay, stop: threading.Event) -> threading.Thread:
