@@ -10,4 +10,4 @@ quick:  ## the quick subset (slow drills skipped)
 	bash scripts/test.sh -m "not slow"
 
 lint:
-	.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy kernel plugins
+	.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy kernel $$(ls -d plugins/*/erp_* | grep -v egg-info)
