@@ -32,10 +32,10 @@ from kernel.audit import record_change
 from kernel.clock import utcnow
 from kernel.db import conflict_insert
 from kernel.errors import Conflict, NotFound, ValidationFailed
+from kernel.rbac import PRODUCTION_DEPARTMENTS
 from kernel.site import site_of
 
 AUDIT = "ppic.alert"
-DEPARTMENTS = ("Cutting", "Embroidery", "Subcon", "Sewing", "Finishing", "Packing")
 
 DEFAULT_ESCALATION: dict[str, dict[str, int | None]] = {
     "critical": {"manager_after_minutes": 15, "director_after_minutes": 60},
@@ -50,7 +50,7 @@ def canonical_department(name: str | None) -> str | None:
     """A department as production names it ("Cutting"), whatever case a store's master data uses."""
     if not name:
         return None
-    return next((d for d in DEPARTMENTS if d.casefold() == name.casefold()), name)
+    return next((d for d in PRODUCTION_DEPARTMENTS if d.casefold() == name.casefold()), name)
 
 
 # --- raising ---------------------------------------------------------------------------------------

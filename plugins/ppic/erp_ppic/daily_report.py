@@ -13,14 +13,15 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from erp_production.models import DailyInput, ManufacturingOrder, Spk
+from erp_production.models import ManufacturingOrder, Spk
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from erp_ppic.dashboard import (
-    DEPARTMENT_ORDER,
     alert_figures,
     debt_figures,
+    department_order,
+    inputs_of_day,
     late_spks_filter,
     local_midnight,
     mos_by_state,
@@ -48,26 +49,10 @@ def _count_by_department(session: Session, column: Any, start: datetime, end: da
 def production_of_day(session: Session, *, day: date, tz: ZoneInfo) -> list[dict[str, Any]]:
     """Per department: the day's good, defect, rework and yield; SPKs started and completed that day."""
     start, end = local_midnight(day, tz), local_midnight(day + timedelta(days=1), tz)
-    inputs = {
-        dept: (Decimal(g), Decimal(d), Decimal(r))
-        for dept, g, d, r in session.execute(
-            select(
-                Spk.department,
-                func.sum(DailyInput.good),
-                func.sum(DailyInput.defect),
-                func.sum(DailyInput.rework),
-            )
-            .join(Spk, Spk.id == DailyInput.spk_id)
-            .where(DailyInput.work_date == day)
-            .group_by(Spk.department)
-        ).tuples()
-    }
+    inputs = inputs_of_day(session, day=day)
     started = _count_by_department(session, Spk.started_at, start, end)
     completed = _count_by_department(session, Spk.completed_at, start, end)
-    departments = sorted(
-        set(inputs) | set(started) | set(completed),
-        key=lambda d: (DEPARTMENT_ORDER.index(d) if d in DEPARTMENT_ORDER else len(DEPARTMENT_ORDER), d),
-    )
+    departments = sorted(set(inputs) | set(started) | set(completed), key=department_order)
     rows = []
     for dept in departments:
         g, d, r = inputs.get(dept, (ZERO, ZERO, ZERO))

@@ -33,6 +33,7 @@ from sqlalchemy.sql import ColumnElement
 
 from erp_ppic.models_live import OPEN_STATUSES, SEVERITIES, Alert
 from kernel.clock import utcnow
+from kernel.rbac import PRODUCTION_DEPARTMENTS
 from kernel.realtime import get_broadcaster, publish_after_commit
 from kernel.site import site_of
 
@@ -40,7 +41,6 @@ ZERO = Decimal(0)
 CHANNEL = "ppic.dashboard"
 LIST_LIMIT = 50
 """Longest list (shortages, late SPKs) the dashboard carries; the counts are always complete."""
-DEPARTMENT_ORDER = ("Cutting", "Embroidery", "Subcon", "Sewing", "Finishing", "Packing")
 _PENDING_KEY = "ppic_dashboard_changed"
 LATE_STATES = ("not_started", "in_progress")
 
@@ -95,6 +95,31 @@ def mos_by_state(session: Session) -> dict[str, int]:
     return {state: int(counts.get(state, 0)) for state in MO_STATES}
 
 
+def department_order(department: str) -> tuple[int, str]:
+    """Sort key: production's flow order (kernel ``PRODUCTION_DEPARTMENTS``), unknown names last."""
+    if department in PRODUCTION_DEPARTMENTS:
+        return PRODUCTION_DEPARTMENTS.index(department), department
+    return len(PRODUCTION_DEPARTMENTS), department
+
+
+def inputs_of_day(session: Session, *, day: date) -> dict[str, tuple[Decimal, Decimal, Decimal]]:
+    """Per department: the summed good, defect and rework of the daily inputs dated ``day``."""
+    return {
+        dept: (Decimal(g), Decimal(d), Decimal(r))
+        for dept, g, d, r in session.execute(
+            select(
+                Spk.department,
+                func.sum(DailyInput.good),
+                func.sum(DailyInput.defect),
+                func.sum(DailyInput.rework),
+            )
+            .join(Spk, Spk.id == DailyInput.spk_id)
+            .where(DailyInput.work_date == day)
+            .group_by(Spk.department)
+        ).tuples()
+    }
+
+
 def department_figures(session: Session, *, day: date) -> list[dict[str, Any]]:
     """Per department: SPKs in progress, their target and good so far, and the day's input."""
     in_progress = select(Spk.id).where(Spk.state == "in_progress")
@@ -118,24 +143,8 @@ def department_figures(session: Session, *, day: date) -> list[dict[str, Any]]:
             .group_by(Spk.department)
         ).tuples()
     }
-    of_day = {
-        dept: (Decimal(g), Decimal(d), Decimal(r))
-        for dept, g, d, r in session.execute(
-            select(
-                Spk.department,
-                func.sum(DailyInput.good),
-                func.sum(DailyInput.defect),
-                func.sum(DailyInput.rework),
-            )
-            .join(Spk, Spk.id == DailyInput.spk_id)
-            .where(DailyInput.work_date == day)
-            .group_by(Spk.department)
-        ).tuples()
-    }
-    departments = sorted(
-        set(running) | set(of_day),
-        key=lambda d: (DEPARTMENT_ORDER.index(d) if d in DEPARTMENT_ORDER else len(DEPARTMENT_ORDER), d),
-    )
+    of_day = inputs_of_day(session, day=day)
+    departments = sorted(set(running) | set(of_day), key=department_order)
     rows = []
     for dept in departments:
         n, target, good = running.get(dept, (0, ZERO, ZERO))

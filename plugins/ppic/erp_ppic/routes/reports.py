@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
+from erp_production.schemas import Department
 from fastapi import APIRouter, Depends
 from fastapi.responses import StreamingResponse
 
@@ -17,7 +18,6 @@ router = APIRouter(prefix="/reports", tags=["ppic: reports"])
 CSV: dict[int | str, dict[str, Any]] = {
     200: {"content": {"text/csv": {}}, "description": "JSON, or CSV with format=csv"}
 }
-Department = Literal["Cutting", "Embroidery", "Subcon", "Sewing", "Finishing", "Packing"]
 
 
 def _csv(lines: Any, name: str) -> StreamingResponse:
