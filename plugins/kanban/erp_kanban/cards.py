@@ -17,6 +17,7 @@ import uuid
 from datetime import date
 from typing import Any
 
+from erp_production.mo import department_store
 from erp_production.models import ManufacturingOrder, Spk
 from erp_warehouse.models import Location, Product
 from sqlalchemy import func, select
@@ -160,21 +161,6 @@ def enter_column(session: Session, *, column: BoardColumn, card_id: int | None =
             wip_limit=limit,
             column_id=column.id,
         )
-
-
-def department_store(session: Session, *, department: str) -> Location:
-    """The active store location of a department (warehouse master data); Conflict when none."""
-    store = session.scalar(
-        select(Location)
-        .where(
-            Location.kind == "store", Location.active, func.lower(Location.department) == department.lower()
-        )
-        .order_by(Location.id)
-        .limit(1)
-    )
-    if store is None:
-        raise Conflict(f"no active store location for department {department}; create one in the warehouse")
-    return store
 
 
 def _resolve(session: Session, data: CardIn, department: str) -> tuple[Board, int]:
