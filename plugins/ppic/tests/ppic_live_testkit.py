@@ -18,7 +18,6 @@ from erp_quality.models import DefectCategory
 from erp_quality.schemas import InlineInspectionIn
 from erp_warehouse import masterdata
 from erp_warehouse.schemas import LocationIn
-from erp_warehouse.transfers import accept_transfer
 from production_testkit import Factory, make_master_data
 from sqlalchemy import select
 
@@ -77,12 +76,6 @@ class Plant(Factory):
                 rework=D(rework),
                 user=user,
             )
-
-    def deliver(self, spk_id: int, qty: str) -> None:
-        """Deliver WIP to the next SPK and accept it there."""
-        with self.session() as s:
-            transfer = spk.deliver_wip(s, hooks=self.hooks, spk_id=spk_id, quantity=D(qty), user="op")
-            accept_transfer(s, hooks=self.hooks, transfer_id=transfer.id, received_qty=D(qty), user="op")
 
     def start(self, spk_id: int) -> None:
         """Start an SPK explicitly."""

@@ -8,11 +8,10 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from erp_production import daily, spk
+from erp_production import daily
 from erp_warehouse import masterdata, purchasing
 from erp_warehouse.schemas import PartnerIn, PoIn, ReceiptLineIn
-from erp_warehouse.transfers import accept_transfer
-from production_testkit import make_master_data
+from production_testkit import deliver_and_accept, make_master_data
 
 from kernel.db import unit_of_work
 from kernel.site import Site
@@ -109,8 +108,7 @@ class Ppic:
     def deliver(self, spk_id: int, qty: str) -> None:
         """Deliver WIP to the next SPK and accept it there."""
         with self.session() as s:
-            transfer = spk.deliver_wip(s, hooks=self.hooks, spk_id=spk_id, quantity=D(qty), user="op")
-            accept_transfer(s, hooks=self.hooks, transfer_id=transfer.id, received_qty=D(qty), user="op")
+            deliver_and_accept(s, self.hooks, spk_id, qty)
 
 
 def sent_po(

@@ -30,6 +30,15 @@ ROUTE1_BOMS = [
 ]
 
 
+def deliver_and_accept(session: Session, hooks: Any, spk_id: int, qty: str) -> None:
+    """Deliver ``qty`` of an SPK's WIP to the next SPK and accept all of it there (user "op")."""
+    from erp_production.spk import deliver_wip
+    from erp_warehouse.transfers import accept_transfer
+
+    transfer = deliver_wip(session, hooks=hooks, spk_id=spk_id, quantity=Decimal(qty), user="op")
+    accept_transfer(session, hooks=hooks, transfer_id=transfer.id, received_qty=Decimal(qty), user="op")
+
+
 @dataclass
 class Factory:
     """Ids of a small factory's master data and helpers to move stock and create users."""
@@ -49,6 +58,11 @@ class Factory:
     def session(self) -> Any:
         """A unit of work (commits on exit)."""
         return unit_of_work(self.site.sessions)
+
+    def deliver(self, spk_id: int, qty: str) -> None:
+        """Deliver WIP to the next SPK and accept it there."""
+        with self.session() as s:
+            deliver_and_accept(s, self.hooks, spk_id, qty)
 
     def stock_in(self, product: str, location: str, qty: str, lot: str | None = None) -> None:
         """Bring stock into a location from the supplier (optionally as a new lot)."""

@@ -9,7 +9,6 @@ from erp_production import allocation, daily, mo, reports, spk
 from erp_production.models import Spk
 from erp_production.schemas import MoIn
 from erp_warehouse.models import StockLedger
-from erp_warehouse.transfers import accept_transfer
 from production_testkit import Factory
 from sqlalchemy import func, select
 
@@ -53,12 +52,6 @@ def _input(
         )
 
 
-def _deliver(f: Factory, spk_id: int, qty: str) -> None:
-    with f.session() as s:
-        transfer = spk.deliver_wip(s, hooks=f.hooks, spk_id=spk_id, quantity=D(qty), user="op")
-        accept_transfer(s, hooks=f.hooks, transfer_id=transfer.id, received_qty=D(qty), user="op")
-
-
 def _complete(f: Factory, spk_id: int) -> None:
     with f.session() as s:
         spk.complete_spk(s, spk_id=spk_id, user="spv")
@@ -96,7 +89,7 @@ def test_whole_route1_mo_stock_progress_and_summary_agree(factory: Factory) -> N
     _input(f, cut.id, 1, "45", "3")
     assert f.on_hand("FAB", "CUTTING") == D("19.5") and f.reserved("FAB", "CUTTING") == 0
     _complete(f, cut.id)
-    _deliver(f, cut.id, "105")
+    f.deliver(cut.id, "105")
 
     with f.session() as s:
         emb_alloc = {x.product_id: x for x in allocation.allocate(s, spk_id=emb.id, user="ppic")}
@@ -105,16 +98,16 @@ def test_whole_route1_mo_stock_progress_and_summary_agree(factory: Factory) -> N
     assert emb_alloc[f.products["THR"]].reserved_now == D("1.07")
     _input(f, emb.id, 1, "100", "3", "2")
     _complete(f, emb.id)
-    _deliver(f, emb.id, "100")
+    f.deliver(emb.id, "100")
 
     _input(f, sew.id, 1, "98", "2")  # no allocation: backflush from free stock
     _complete(f, sew.id)
-    _deliver(f, sew.id, "98")
+    f.deliver(sew.id, "98")
 
     _input(f, fin.id, 1, "50", "1")
     _input(f, fin.id, 0, "46", "1")
     _complete(f, fin.id)
-    _deliver(f, fin.id, "96")
+    f.deliver(fin.id, "96")
 
     _input(f, pack.id, 0, "96")
     _complete(f, pack.id)
