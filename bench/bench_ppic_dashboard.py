@@ -17,13 +17,10 @@ Not part of the test run.
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import statistics
 import sys
-import tempfile
 import time
-import uuid
 from datetime import datetime, timedelta
 from datetime import time as dtime
 from decimal import Decimal
@@ -41,14 +38,13 @@ from sqlalchemy import insert, select, text, update
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from bench_production import load_factory_year
+from bench_production import load_factory_year, scratch_site
 
 from kernel.app import create_app
 from kernel.clock import utcnow
 from kernel.db import unit_of_work
-from kernel.migrate import upgrade
-from kernel.site import Site, build_site
-from kernel.testing import create_database, create_test_user, drop_database, login_headers, test_settings
+from kernel.site import Site
+from kernel.testing import create_test_user, login_headers
 
 PLUGINS = ["approval", "warehouse", "production", "quality", "ppic"]
 
@@ -180,17 +176,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=100)
     args = parser.parse_args()
-    admin = os.environ.get("ERP_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-    redis = os.environ.get("ERP_BENCH_REDIS_URL", "redis://127.0.0.1:6379/9")
-    name = f"erp_bench_{uuid.uuid4().hex[:8]}"
-    url = create_database(admin, name)
-    try:
-        site = build_site(test_settings(url, Path(tempfile.mkdtemp()), PLUGINS, redis_url=redis))
-        upgrade(site)
+    with scratch_site(PLUGINS) as site:
         run(site, args.runs)
-        site.dispose()
-    finally:
-        drop_database(admin, name)
 
 
 if __name__ == "__main__":

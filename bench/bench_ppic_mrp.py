@@ -17,12 +17,9 @@ Not part of the test run.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
-import tempfile
 import time
-import uuid
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -34,12 +31,10 @@ from sqlalchemy import insert, select, update
 
 from kernel.clock import utcnow
 from kernel.db import unit_of_work
-from kernel.migrate import upgrade
-from kernel.site import Site, build_site
-from kernel.testing import create_database, drop_database, test_settings
+from kernel.site import Site
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_production import DEPARTMENTS, load_factory_year
+from bench_production import DEPARTMENTS, load_factory_year, scratch_site
 
 WEEKS = [f"W{w:02d}-2026" for w in range(10, 18)]
 
@@ -164,14 +159,7 @@ def main() -> None:
     parser.add_argument("--drafts", type=int, default=400)
     parser.add_argument("--articles", type=int, default=100)
     args = parser.parse_args()
-    admin = os.environ.get("ERP_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-    redis = os.environ.get("ERP_BENCH_REDIS_URL", "redis://127.0.0.1:6379/9")
-    name = f"erp_bench_{uuid.uuid4().hex[:8]}"
-    url = create_database(admin, name)
-    try:
-        plugins = ["approval", "warehouse", "production", "quality", "ppic"]
-        site = build_site(test_settings(url, Path(tempfile.mkdtemp()), plugins, redis_url=redis))
-        upgrade(site)
+    with scratch_site(["approval", "warehouse", "production", "quality", "ppic"]) as site:
         add_open_work(site, in_progress=args.in_progress, drafts=args.drafts, articles=args.articles)
         timings = []
         result = {}
@@ -188,9 +176,6 @@ def main() -> None:
             f"MRP for all open MOs: first {timings[0]:.0f} ms, median {statistics.median(timings):.0f} ms, "
             f"max {max(timings):.0f} ms over {args.runs} runs (target < 1000 ms)"
         )
-        site.dispose()
-    finally:
-        drop_database(admin, name)
 
 
 if __name__ == "__main__":

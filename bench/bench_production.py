@@ -19,7 +19,8 @@ import statistics
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -61,18 +62,27 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=30)
     args = parser.parse_args()
+    with scratch_site(["approval", "warehouse", "production"]) as site:
+        run(site, args.runs)
+
+
+@contextmanager
+def scratch_site(plugins: list[str]) -> Iterator[Site]:
+    """A migrated site with ``plugins`` on a database of its own, dropped afterwards.
+
+    ERP_BENCH_DATABASE_URL (admin URL) and ERP_BENCH_REDIS_URL (default db 9) say where.
+    """
     admin = os.environ.get("ERP_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
     redis = os.environ.get("ERP_BENCH_REDIS_URL", "redis://127.0.0.1:6379/9")
     name = f"erp_bench_{uuid.uuid4().hex[:8]}"
     url = create_database(admin, name)
     try:
-        settings = test_settings(
-            url, Path(tempfile.mkdtemp()), ["approval", "warehouse", "production"], redis_url=redis
-        )
-        site = build_site(settings)
-        upgrade(site)
-        run(site, args.runs)
-        site.dispose()
+        site = build_site(test_settings(url, Path(tempfile.mkdtemp()), plugins, redis_url=redis))
+        try:
+            upgrade(site)
+            yield site
+        finally:
+            site.dispose()
     finally:
         drop_database(admin, name)
 
