@@ -15,13 +15,14 @@ from typing import TYPE_CHECKING
 import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from kernel.audit.recording import MUTATING, RECORDED_STATUS, AuditContext, record_event, request_entry
+from kernel.audit.recording import AUDITED, RECORDED_STATUS, AuditContext, record_event, request_entry
 from kernel.logs import request_id_var
 from kernel.middleware import client_address
 
 if TYPE_CHECKING:
     from kernel.site import Site
 
+MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 log = logging.getLogger("kernel.audit")
 
 
@@ -41,6 +42,7 @@ class AuditMiddleware:
         ):
             await self.app(scope, receive, send)
             return
+        scope.setdefault("state", {})[AUDITED] = True  # the unit of work writes the row when it can
 
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -142,8 +142,8 @@ def request_entry(context: AuditContext, status: int) -> AuditEntry:
     return context.entry("http.request", status=status)
 
 
-MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-API_PREFIX = "/api/v1"
+AUDITED = "erp_audit_request"
+"""Set in the request state by the audit middleware for the requests it records."""
 RECORDED_STATUS = "erp_audit_status"
 
 
@@ -152,21 +152,14 @@ def queue_request_row(connection: HTTPConnection, session: Session) -> int | Non
 
     The row says the route's declared success status; it commits with the change in one transaction
     (one chain append instead of a second transaction per request). Returns that status, or None when
-    the request is not one the audit middleware records or was already recorded. Call
+    the audit middleware does not record the request or it was already recorded. Call
     ``request_row_committed`` once the commit succeeded; if the response ends up with another status,
     the middleware adds a row with the real one.
     """
-    scope = connection.scope
-    if (
-        scope.get("type") != "http"
-        or scope.get("method") not in MUTATING
-        or not scope.get("path", "").startswith(API_PREFIX)
-    ):
+    state = connection.scope.setdefault("state", {})
+    if not state.get(AUDITED) or state.get("erp_audit_done"):
         return None
-    state = scope.setdefault("state", {})
-    if state.get("erp_audit_done"):
-        return None
-    route = scope.get("route")
+    route = connection.scope.get("route")
     status = int(getattr(route, "status_code", None) or 200)
     context = session.info.get(CONTEXT_KEY)
     if context is None:
