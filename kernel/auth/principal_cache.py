@@ -15,7 +15,6 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import replace
 
 from kernel.metrics import cache_hit, cache_miss
 from kernel.rbac.principal import Principal
@@ -49,9 +48,9 @@ class PrincipalCache:
         return principal
 
     def put(self, session_id: str, epoch: int, principal: Principal) -> None:
-        """Remember ``principal`` for this session as loaded under ``epoch``."""
+        """Remember ``principal`` (loaded for this session) as loaded under ``epoch``."""
         with self._lock:
-            self._entries[session_id] = (epoch, time.monotonic(), replace(principal, session_id=session_id))
+            self._entries[session_id] = (epoch, time.monotonic(), principal)
             self._entries.move_to_end(session_id)
             while len(self._entries) > self.max_entries:
                 self._entries.popitem(last=False)
